@@ -1,0 +1,187 @@
+// The agent protocol subset the proxy needs (draft-miller-ssh-agent): list identities
+// and sign. One request at a time per connection; every answer is untrusted input.
+import type { Socket } from 'node:net';
+import { dialAgent } from './agent-dialer.js';
+import { ProxyError } from './errors.js';
+import { fingerprint, parseKeyBlob, type PublicKey } from './keys.js';
+import { byte, Reader, string, uint32, WireError } from './wire.js';
+
+export const SSH_AGENT_FAILURE = 5;
+export const SSH_AGENTC_REQUEST_IDENTITIES = 11;
+export const SSH_AGENT_IDENTITIES_ANSWER = 12;
+export const SSH_AGENTC_SIGN_REQUEST = 13;
+export const SSH_AGENT_SIGN_RESPONSE = 14;
+
+/** Answers larger than this are refused: no honest agent sends one. */
+export const MAX_AGENT_FRAME = 256 * 1024;
+
+export interface Identity {
+  key: PublicKey;
+  comment: string;
+  fingerprint: string;
+}
+
+export interface AgentTimeouts {
+  connectMs: number;
+  listMs: number;
+  signMs: number;
+}
+
+function protocolError(what: string): ProxyError {
+  return new ProxyError(502, 'agent-protocol-error', `the agent sent a malformed answer (${what})`);
+}
+
+/** One connection to the agent, closed by the caller when the operation is over. */
+export class AgentConnection {
+  private constructor(
+    private readonly sock: Socket,
+    private readonly path: string,
+    private readonly timeouts: AgentTimeouts,
+  ) {}
+
+  static async open(path: string, timeouts: AgentTimeouts): Promise<AgentConnection> {
+    return new AgentConnection(await dialAgent(path, timeouts.connectMs), path, timeouts);
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+
+  /** Send one framed request, read exactly one framed answer. */
+  private request(payload: Buffer, timeoutMs: number, what: string): Promise<Reader> {
+    const sock = this.sock;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let have = 0;
+      let settled = false;
+      const finish = (err: Error | null, value?: Reader) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        sock.off('data', onData);
+        sock.off('error', onError);
+        sock.off('close', onClose);
+        if (err) {
+          sock.destroy();
+          reject(err);
+        } else resolve(value as Reader);
+      };
+      const onData = (chunk: Buffer) => {
+        chunks.push(chunk);
+        have += chunk.length;
+        if (have < 4) return;
+        const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        const len = head.readUInt32BE(0);
+        if (len === 0) return finish(protocolError('empty frame'));
+        if (len > MAX_AGENT_FRAME) {
+          return finish(
+            protocolError(`frame of ${len} bytes exceeds the ${MAX_AGENT_FRAME}-byte limit`),
+          );
+        }
+        if (have < 4 + len) return;
+        if (have > 4 + len) return finish(protocolError('unexpected bytes after the answer'));
+        finish(null, new Reader(Buffer.concat(chunks).subarray(4)));
+      };
+      const onError = (err: Error) =>
+        finish(
+          new ProxyError(503, 'agent-unreachable', `the agent connection failed (${err.message})`),
+        );
+      const onClose = () =>
+        finish(
+          new ProxyError(
+            502,
+            'agent-protocol-error',
+            `the agent closed the connection during ${what}`,
+          ),
+        );
+      const timer = setTimeout(
+        () =>
+          finish(
+            new ProxyError(
+              504,
+              'agent-timeout',
+              `the agent at ${this.path} did not answer ${what} within ${Math.round(timeoutMs / 1000)} s`,
+            ),
+          ),
+        timeoutMs,
+      );
+      sock.on('data', onData);
+      sock.on('error', onError);
+      sock.on('close', onClose);
+      sock.write(Buffer.concat([uint32(payload.length), payload]));
+    });
+  }
+
+  async listIdentities(): Promise<Identity[]> {
+    const r = await this.request(
+      byte(SSH_AGENTC_REQUEST_IDENTITIES),
+      this.timeouts.listMs,
+      'the key list',
+    );
+    try {
+      const type = r.byte('message type');
+      if (type === SSH_AGENT_FAILURE) {
+        throw new ProxyError(502, 'agent-refused', 'the agent refused to list its keys');
+      }
+      if (type !== SSH_AGENT_IDENTITIES_ANSWER)
+        throw protocolError(`message type ${type} to a key list request`);
+      const n = r.uint32('key count');
+      // Each entry takes at least 8 bytes; a count beyond that is a lie.
+      if (n > r.remaining / 8) throw protocolError(`claims ${n} keys in ${r.remaining} bytes`);
+      const out: Identity[] = [];
+      for (let i = 0; i < n; i++) {
+        const blob = Buffer.from(r.string('key blob'));
+        const comment = r.string('key comment').toString('utf8');
+        out.push({ key: parseKeyBlob(blob), comment, fingerprint: fingerprint(blob) });
+      }
+      r.end('key list');
+      return out;
+    } catch (err) {
+      if (err instanceof WireError) throw protocolError(err.message);
+      throw err;
+    }
+  }
+
+  /** SIGN_REQUEST; returns the raw signature blob (not yet checked). */
+  async sign(keyBlob: Buffer, data: Buffer, flags: number): Promise<Buffer> {
+    const payload = Buffer.concat([
+      byte(SSH_AGENTC_SIGN_REQUEST),
+      string(keyBlob),
+      string(data),
+      uint32(flags),
+    ]);
+    const r = await this.request(payload, this.timeouts.signMs, 'the sign request');
+    try {
+      const type = r.byte('message type');
+      if (type === SSH_AGENT_FAILURE) {
+        throw new ProxyError(
+          502,
+          'agent-refused',
+          'the agent refused to sign (its own confirmation may have been declined, or the key is locked)',
+        );
+      }
+      if (type !== SSH_AGENT_SIGN_RESPONSE)
+        throw protocolError(`message type ${type} to a sign request`);
+      const sig = Buffer.from(r.string('signature'));
+      r.end('sign response');
+      return sig;
+    } catch (err) {
+      if (err instanceof WireError) throw protocolError(err.message);
+      throw err;
+    }
+  }
+}
+
+/** Run `fn` on a fresh connection that is closed afterwards, whatever happens. */
+export async function withAgent<T>(
+  path: string,
+  timeouts: AgentTimeouts,
+  fn: (conn: AgentConnection) => Promise<T>,
+): Promise<T> {
+  const conn = await AgentConnection.open(path, timeouts);
+  try {
+    return await fn(conn);
+  } finally {
+    conn.close();
+  }
+}

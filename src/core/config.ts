@@ -1,0 +1,353 @@
+// Settings: defaults < settings file (JSON in the config dir) < environment < flags.
+// Every setting is one row in SETTINGS; the README's table and the CLI's --help come
+// from the same rows, so a setting cannot exist without its documentation.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { defaultAgent, type PlatformInfo } from './agent-dialer.js';
+import { fingerprint, parseAuthorizedKey } from './keys.js';
+import { isValidNamespace } from './sshsig.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+  }
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Settings {
+  addr: ListenAddress;
+  upstream: string | null;
+  namespace: string;
+  namespaces: string[];
+  pubkey: string | null;
+  pubkeyFile: string | null;
+  allowedHosts: string[];
+  maxBody: number;
+  listTimeout: number;
+  signTimeout: number;
+  bodyTimeout: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface SettingSpec<K extends keyof Settings> {
+  key: K;
+  env: string;
+  flag: string;
+  default: string;
+  describe: string;
+  parse: Parser<Settings[K]>;
+}
+
+type AnySpec = { [K in keyof Settings]: SettingSpec<K> }[keyof Settings];
+
+function fail(msg: string): never {
+  throw new Error(msg);
+}
+
+export function parseAddress(raw: string): ListenAddress {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
+  if (!m) fail(`"${raw}" is not HOST:PORT (e.g. 127.0.0.1:7221 or [::1]:7221)`);
+  const host = (m[1] ?? m[2]) as string;
+  const port = Number(m[3]);
+  if (port > 65535) fail(`port ${port} is out of range`);
+  if (host !== 'localhost' && isIP(host) === 0) fail(`"${host}" is not an IP address or localhost`);
+  if (m[1] !== undefined && isIP(host) !== 6) fail(`"${host}" in brackets is not an IPv6 address`);
+  return { host, port };
+}
+
+const seconds =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw.trim()) || n < min || n > max) {
+      fail(`"${raw}" is not a number of seconds between ${min} and ${max}`);
+    }
+    return n * 1000;
+  };
+
+function bytes(raw: string): number {
+  const m = /^(\d+)\s*(k|kib|m|mib)?$/i.exec(raw.trim());
+  if (!m) fail(`"${raw}" is not a size in bytes (e.g. 16777216 or 16MiB)`);
+  const unit = (m[2] ?? '').toLowerCase();
+  const n = Number(m[1]) * (unit.startsWith('m') ? 1 << 20 : unit.startsWith('k') ? 1 << 10 : 1);
+  if (n < 1024 || n > 1 << 30) fail(`${n} bytes is outside 1 KiB..1 GiB`);
+  return n;
+}
+
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function namespace(raw: string): string {
+  if (!isValidNamespace(raw)) fail(`"${raw}" is not a valid namespace (letters, digits, @._+-)`);
+  return raw;
+}
+
+function pubkeyLine(raw: string): string {
+  parseAuthorizedKey(raw); // validates
+  return raw.trim();
+}
+
+export const SETTINGS: readonly AnySpec[] = [
+  {
+    key: 'addr',
+    env: 'SSH_AGENT_PROXY_ADDR',
+    flag: 'addr',
+    default: '127.0.0.1:7221',
+    describe: 'HTTP listen address (HOST:PORT). Beyond loopback needs client tokens.',
+    parse: parseAddress,
+  },
+  {
+    key: 'upstream',
+    env: 'SSH_AGENT_PROXY_UPSTREAM',
+    flag: 'upstream',
+    default: '',
+    describe:
+      'Agent socket or Windows pipe. Empty: $SSH_AUTH_SOCK, the OpenSSH pipe on Windows, else the first well-known agent socket found (1Password, Secretive, Bitwarden, gpg-agent).',
+    parse: (r) => r.trim() || null,
+  },
+  {
+    key: 'namespace',
+    env: 'SSH_AGENT_PROXY_NAMESPACE',
+    flag: 'namespace',
+    default: 'git',
+    describe: 'SSHSIG namespace used when a request names none.',
+    parse: namespace,
+  },
+  {
+    key: 'namespaces',
+    env: 'SSH_AGENT_PROXY_NAMESPACES',
+    flag: 'namespaces',
+    default: '',
+    describe:
+      'Comma-separated namespaces a request may ask for with ?namespace=. Empty: only the namespace above.',
+    parse: (r) => list(r).map(namespace),
+  },
+  {
+    key: 'pubkey',
+    env: 'SSH_AGENT_PROXY_PUBKEY',
+    flag: 'pubkey',
+    default: '',
+    describe: 'Pin: an authorized_keys line; only this key is ever used.',
+    parse: (r) => (r.trim() ? pubkeyLine(r) : null),
+  },
+  {
+    key: 'pubkeyFile',
+    env: 'SSH_AGENT_PROXY_PUBKEY_FILE',
+    flag: 'pubkey-file',
+    default: '',
+    describe:
+      'Pin from a file holding the public key line (ignored when SSH_AGENT_PROXY_PUBKEY is set).',
+    parse: (r) => r.trim() || null,
+  },
+  {
+    key: 'allowedHosts',
+    env: 'SSH_AGENT_PROXY_ALLOWED_HOSTS',
+    flag: 'allowed-hosts',
+    default: '',
+    describe:
+      'Extra comma-separated Host names accepted (besides localhost, 127.0.0.1, [::1], host.docker.internal, host.containers.internal and the bound address).',
+    parse: (r) => list(r).map((h) => h.toLowerCase()),
+  },
+  {
+    key: 'maxBody',
+    env: 'SSH_AGENT_PROXY_MAX_BODY',
+    flag: 'max-body',
+    default: '16MiB',
+    describe: 'Largest payload /sign accepts (413 past it).',
+    parse: bytes,
+  },
+  {
+    key: 'listTimeout',
+    env: 'SSH_AGENT_PROXY_LIST_TIMEOUT',
+    flag: 'list-timeout',
+    default: '10',
+    describe: 'Seconds to wait for the agent to connect and list keys.',
+    parse: seconds(1, 600),
+  },
+  {
+    key: 'signTimeout',
+    env: 'SSH_AGENT_PROXY_SIGN_TIMEOUT',
+    flag: 'sign-timeout',
+    default: '120',
+    describe:
+      'Seconds to wait for the agent to sign (long: agents may ask for a touch or Touch ID).',
+    parse: seconds(1, 3600),
+  },
+  {
+    key: 'bodyTimeout',
+    env: 'SSH_AGENT_PROXY_BODY_TIMEOUT',
+    flag: 'body-timeout',
+    default: '30',
+    describe: 'Seconds a client has to send the request body (408 past it).',
+    parse: seconds(1, 600),
+  },
+  {
+    key: 'logLevel',
+    env: 'SSH_AGENT_PROXY_LOG_LEVEL',
+    flag: 'log-level',
+    default: 'info',
+    describe: 'debug, info, warn or error.',
+    parse: (r) =>
+      ['debug', 'info', 'warn', 'error'].includes(r)
+        ? (r as Settings['logLevel'])
+        : fail(`"${r}" is not debug, info, warn or error`),
+  },
+];
+
+export const CONFIG_DIR_ENV = 'SSH_AGENT_PROXY_CONFIG_DIR';
+export const SETTINGS_FILE = 'settings.json';
+
+export function defaultConfigDir(p: PlatformInfo): string {
+  if (p.platform === 'win32')
+    return join(p.env.APPDATA ?? join(p.home, 'AppData', 'Roaming'), 'ssh-agent-proxy');
+  if (p.platform === 'darwin')
+    return join(p.home, 'Library', 'Application Support', 'ssh-agent-proxy');
+  return join(p.env.XDG_CONFIG_HOME || join(p.home, '.config'), 'ssh-agent-proxy');
+}
+
+export interface Config extends Settings {
+  configDir: string;
+  /** The agent to dial, and how it was chosen (a setting, SSH_AUTH_SOCK, a well-known socket). */
+  agent: { path: string; source: string } | null;
+  /** Fingerprint of the pinned key, if any. */
+  pinnedFingerprint: string | null;
+  /** Which layer each setting came from: `default`, `settings.json`, an env var or a flag. */
+  origin: Record<keyof Settings, string>;
+}
+
+export interface ConfigInputs {
+  env: Readonly<Record<string, string | undefined>>;
+  flags?: Readonly<Record<string, string | undefined>>;
+  platform?: NodeJS.Platform;
+  home?: string;
+  uid?: number;
+}
+
+function readSettingsFile(dir: string): Record<string, unknown> {
+  const file = join(dir, SETTINGS_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(file, `cannot read (${(err as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, `is not valid JSON (${(err as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(file, 'must hold a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function fileValue(v: unknown): string {
+  if (Array.isArray(v)) return v.map(String).join(',');
+  return String(v);
+}
+
+export function loadConfig(inputs: ConfigInputs): Config {
+  const p: PlatformInfo = {
+    platform: inputs.platform ?? process.platform,
+    env: inputs.env,
+    home: inputs.home ?? homedir(),
+    uid: inputs.uid ?? process.getuid?.(),
+  };
+  const flags = inputs.flags ?? {};
+  const configDir = flags['config-dir'] || inputs.env[CONFIG_DIR_ENV] || defaultConfigDir(p);
+  const file = readSettingsFile(configDir);
+  const known = new Set<string>(SETTINGS.map((s) => s.key));
+  for (const k of Object.keys(file)) {
+    if (!known.has(k)) throw new ConfigError(`${SETTINGS_FILE} "${k}"`, 'unknown setting');
+  }
+
+  const values: Record<string, unknown> = {};
+  const origin: Record<string, string> = {};
+  for (const spec of SETTINGS) {
+    let raw = spec.default;
+    let from = 'default';
+    if (file[spec.key] !== undefined && file[spec.key] !== null) {
+      raw = fileValue(file[spec.key]);
+      from = `${SETTINGS_FILE} "${spec.key}"`;
+    }
+    const env = inputs.env[spec.env];
+    if (env !== undefined && env !== '') {
+      raw = env;
+      from = spec.env;
+    }
+    const flag = flags[spec.flag];
+    if (flag !== undefined) {
+      raw = flag;
+      from = `--${spec.flag}`;
+    }
+    try {
+      values[spec.key] = spec.parse(raw);
+    } catch (err) {
+      throw new ConfigError(from === 'default' ? spec.env : from, (err as Error).message);
+    }
+    origin[spec.key] = from;
+  }
+  const s = values as unknown as Settings;
+  if (s.namespaces.length === 0) s.namespaces = [s.namespace];
+  else if (!s.namespaces.includes(s.namespace)) s.namespaces.unshift(s.namespace);
+
+  let pinnedFingerprint: string | null = null;
+  const pinLine =
+    s.pubkey ?? (s.pubkeyFile ? readPinFile(s.pubkeyFile, origin.pubkeyFile as string) : null);
+  if (pinLine) pinnedFingerprint = fingerprint(parseAuthorizedKey(pinLine).key.blob);
+
+  const agent = s.upstream
+    ? { path: s.upstream, source: origin.upstream as string }
+    : (() => {
+        const found = defaultAgent(p);
+        return found ? { path: found.path, source: found.name } : null;
+      })();
+
+  return { ...s, configDir, agent, pinnedFingerprint, origin: origin as Config['origin'] };
+}
+
+function readPinFile(path: string, from: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      from,
+      `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  const line = text.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'));
+  try {
+    if (!line) throw new Error('the file is empty');
+    parseAuthorizedKey(line);
+    return line;
+  } catch (err) {
+    throw new ConfigError(
+      from,
+      `${path} does not hold a public key line (${(err as Error).message})`,
+    );
+  }
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,28 @@
+// One error type that carries what the HTTP answer will be. Every failure a client
+// can see becomes exactly one line: `<code>: <sentence>`. The code is stable (the
+// shim and scripts match on it); the sentence is for people.
+
+export class ProxyError extends Error {
+  override name = 'ProxyError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Extra response headers, e.g. WWW-Authenticate or Allow. */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+
+  /** The one-line body sent to the client. */
+  get line(): string {
+    return `${this.code}: ${this.message}`;
+  }
+}
+
+/** Strip anything that could break the one-line rule or a terminal. */
+export function oneLine(text: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

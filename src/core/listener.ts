@@ -1,0 +1,110 @@
+// Binding the HTTP server. If the configured address is not available yet (an interface
+// that comes up after login), serve on 127.0.0.1 meanwhile and retry every 10 s.
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { ListenAddress } from './config.js';
+import type { Logger } from './logger.js';
+
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+export const RETRY_MS = 10_000;
+
+function listenOnce(handler: RequestListener, addr: ListenAddress): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(
+      { requestTimeout: 0, headersTimeout: 15_000, keepAliveTimeout: 5_000 },
+      handler,
+    );
+    server.once('error', reject);
+    server.listen({ host: addr.host, port: addr.port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function explain(addr: ListenAddress, err: NodeJS.ErrnoException): ListenError {
+  const where = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
+  if (err.code === 'EADDRINUSE') {
+    return new ListenError(
+      `${where} is already in use (another ssh-agent-proxy?); stop it or set SSH_AGENT_PROXY_ADDR`,
+    );
+  }
+  if (err.code === 'EACCES')
+    return new ListenError(`not permitted to listen on ${where}; choose a port above 1023`);
+  return new ListenError(`cannot listen on ${where} (${err.code ?? err.message})`);
+}
+
+export interface Listening {
+  /** Servers currently accepting; one, or two while switching from the fallback. */
+  servers(): Server[];
+  /** The address actually served now (the fallback until the configured one binds). */
+  current(): ListenAddress;
+  onChange(fn: () => void): void;
+  close(): void;
+}
+
+export async function listen(
+  handler: RequestListener,
+  addr: ListenAddress,
+  log: Logger,
+): Promise<Listening> {
+  const bound = (s: Server): ListenAddress => {
+    const a = s.address();
+    return typeof a === 'object' && a ? { host: addr.host, port: a.port } : addr;
+  };
+  const listeners: (() => void)[] = [];
+  try {
+    const server = await listenOnce(handler, addr);
+    const cur = bound(server);
+    return {
+      servers: () => [server],
+      current: () => cur,
+      onChange: () => {},
+      close: () => server.close(),
+    };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== 'EADDRNOTAVAIL' || addr.host === '127.0.0.1') throw explain(addr, e);
+  }
+  const fallbackAddr = { host: '127.0.0.1', port: addr.port };
+  let active: Server;
+  try {
+    active = await listenOnce(handler, fallbackAddr);
+  } catch (err) {
+    throw explain(fallbackAddr, err as NodeJS.ErrnoException);
+  }
+  let cur = bound(active);
+  log.warn(
+    `${addr.host}:${addr.port} is not available yet; serving on 127.0.0.1:${cur.port} and retrying every ${RETRY_MS / 1000} s`,
+  );
+  let closed = false;
+  const timer = setInterval(() => {
+    listenOnce(handler, { host: addr.host, port: cur.port }).then(
+      (server) => {
+        if (closed) return void server.close();
+        clearInterval(timer);
+        const old = active;
+        active = server;
+        cur = bound(server);
+        old.close();
+        log.info(`now listening on ${addr.host}:${cur.port}`);
+        listeners.forEach((fn) => fn());
+      },
+      (err: NodeJS.ErrnoException) =>
+        log.debug(`still cannot bind ${addr.host}: ${err.code ?? err.message}`),
+    );
+  }, RETRY_MS);
+  timer.unref();
+  return {
+    servers: () => [active],
+    current: () => cur,
+    onChange: (fn) => listeners.push(fn),
+    close: () => {
+      closed = true;
+      clearInterval(timer);
+      active.close();
+    },
+  };
+}
