@@ -57,9 +57,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     return 1;
   }
   log.info(
-    `ssh-agent-proxy ${pkg.version} listening on ${proxy.url()} (namespace "${config.namespace}")`,
-  );
-  log.info(
     config.agent
       ? `agent: ${config.agent.path} (${config.agent.source})`
       : 'agent: none found — set SSH_AGENT_PROXY_UPSTREAM or SSH_AUTH_SOCK',
@@ -68,6 +65,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   log.debug(`ed25519 verification: ${ed25519Impl()}`);
   log.warn(
     'UNATTENDED: console mode signs every request without asking; anything that can reach this port can sign',
+  );
+  // Last, so whoever waits for this line has seen everything above it.
+  log.info(
+    `ssh-agent-proxy ${pkg.version} listening on ${proxy.url()} (namespace "${config.namespace}")`,
   );
 
   return new Promise((resolve) => {

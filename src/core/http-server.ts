@@ -79,6 +79,7 @@ function send(
 ): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, {
+    'Content-Length': String(Buffer.byteLength(body)),
     'Content-Type': type,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',

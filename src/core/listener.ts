@@ -50,14 +50,14 @@ export async function listen(
   addr: ListenAddress,
   log: Logger,
 ): Promise<Listening> {
-  const bound = (s: Server): ListenAddress => {
+  const bound = (s: Server, host: string): ListenAddress => {
     const a = s.address();
-    return typeof a === 'object' && a ? { host: addr.host, port: a.port } : addr;
+    return { host, port: typeof a === 'object' && a ? a.port : addr.port };
   };
   const listeners: (() => void)[] = [];
   try {
     const server = await listenOnce(handler, addr);
-    const cur = bound(server);
+    const cur = bound(server, addr.host);
     return {
       servers: () => [server],
       current: () => cur,
@@ -75,7 +75,7 @@ export async function listen(
   } catch (err) {
     throw explain(fallbackAddr, err as NodeJS.ErrnoException);
   }
-  let cur = bound(active);
+  let cur = bound(active, fallbackAddr.host);
   log.warn(
     `${addr.host}:${addr.port} is not available yet; serving on 127.0.0.1:${cur.port} and retrying every ${RETRY_MS / 1000} s`,
   );
@@ -87,7 +87,7 @@ export async function listen(
         clearInterval(timer);
         const old = active;
         active = server;
-        cur = bound(server);
+        cur = bound(server, addr.host);
         old.close();
         log.info(`now listening on ${addr.host}:${cur.port}`);
         listeners.forEach((fn) => fn());
