@@ -1,31 +1,105 @@
-// Command line: `--console` plus one flag per setting (see core/config.ts SETTINGS).
+// Command line: `--console` plus one flag per setting (see core/config.ts SETTINGS), and
+// the `token` and `audit` subcommands.
 import { parseArgs } from 'node:util';
 import { SETTINGS } from '../core/config.js';
 
-export interface ParsedArgs {
-  command: 'console' | 'help' | 'version';
-  flags: Record<string, string>;
-}
+export type ParsedArgs =
+  | { command: 'console' | 'help' | 'version'; flags: Record<string, string> }
+  | {
+      command: 'token-create';
+      flags: Record<string, string>;
+      name: string;
+      keys: string[];
+      namespaces: string[];
+      gitOnly: boolean;
+      expires?: string;
+    }
+  | { command: 'token-list'; flags: Record<string, string> }
+  | { command: 'token-revoke'; flags: Record<string, string>; name: string }
+  | { command: 'audit'; flags: Record<string, string>; tail: number };
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export function parseCommandLine(argv: readonly string[]): ParsedArgs {
-  const options: Record<string, { type: 'string' | 'boolean' }> = {
-    console: { type: 'boolean' },
-    help: { type: 'boolean' },
-    version: { type: 'boolean' },
-    'config-dir': { type: 'string' },
-  };
-  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
-  let parsed;
+type Options = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
+
+function parse(
+  argv: readonly string[],
+  options: Options,
+): { values: Record<string, unknown>; positionals: string[] } {
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return parseArgs({
+      args: [...argv],
+      options: { 'config-dir': { type: 'string' }, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const { values, positionals } = parsed;
+}
+
+function configDirFlag(values: Record<string, unknown>): Record<string, string> {
+  return typeof values['config-dir'] === 'string' ? { 'config-dir': values['config-dir'] } : {};
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const [first, second] = argv;
+  if (first === 'token') {
+    if (second === 'create') {
+      const { values, positionals } = parse(argv.slice(2), {
+        key: { type: 'string', multiple: true },
+        namespace: { type: 'string', multiple: true },
+        'git-only': { type: 'boolean' },
+        expires: { type: 'string' },
+      });
+      if (positionals.length !== 1)
+        throw new UsageError(
+          'usage: token create NAME [--key FP]… [--namespace NS]… [--git-only] [--expires DURATION]',
+        );
+      return {
+        command: 'token-create',
+        flags: configDirFlag(values),
+        name: positionals[0] as string,
+        keys: (values.key as string[] | undefined) ?? [],
+        namespaces: (values.namespace as string[] | undefined) ?? [],
+        gitOnly: values['git-only'] === true,
+        ...(typeof values.expires === 'string' ? { expires: values.expires } : {}),
+      };
+    }
+    if (second === 'list') {
+      const { values, positionals } = parse(argv.slice(2), {});
+      if (positionals.length) throw new UsageError('usage: token list');
+      return { command: 'token-list', flags: configDirFlag(values) };
+    }
+    if (second === 'revoke') {
+      const { values, positionals } = parse(argv.slice(2), {});
+      if (positionals.length !== 1) throw new UsageError('usage: token revoke NAME');
+      return {
+        command: 'token-revoke',
+        flags: configDirFlag(values),
+        name: positionals[0] as string,
+      };
+    }
+    throw new UsageError('usage: token create|list|revoke …');
+  }
+  if (first === 'audit') {
+    const { values, positionals } = parse(argv.slice(1), { tail: { type: 'string' } });
+    if (positionals.length) throw new UsageError('usage: audit [--tail N]');
+    const tail = values.tail === undefined ? 20 : Number(values.tail);
+    if (!Number.isInteger(tail) || tail < 1)
+      throw new UsageError('--tail must be a positive whole number');
+    return { command: 'audit', flags: configDirFlag(values), tail };
+  }
+
+  const options: Options = {
+    console: { type: 'boolean' },
+    help: { type: 'boolean' },
+    version: { type: 'boolean' },
+  };
+  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
+  const { values, positionals } = parse(argv, options);
   if (positionals.length > 0) throw new UsageError(`unknown command "${positionals[0]}"`);
   const flags: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
@@ -35,19 +109,23 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 
 export function usage(version: string): string {
   const rows = SETTINGS.map(
-    (s) => `  --${s.flag.padEnd(15)} ${s.env} (default: ${s.default || 'none'})`,
+    (s) => `  --${s.flag.padEnd(23)} ${s.env} (default: ${s.default || 'none'})`,
   );
   return [
     `ssh-agent-proxy ${version} — sign git commits in sandboxes with keys in the host's SSH agent`,
     '',
     'Usage:',
-    '  ssh-agent-proxy --console [options]   run the proxy headless, logging to stderr',
+    '  ssh-agent-proxy --console [options]   run the proxy headless; approve requests on this terminal',
+    '  ssh-agent-proxy token create NAME [--key FP]… [--namespace NS]… [--git-only] [--expires 30d]',
+    '  ssh-agent-proxy token list',
+    '  ssh-agent-proxy token revoke NAME',
+    '  ssh-agent-proxy audit [--tail N]      the newest audit records, readable',
     '  ssh-agent-proxy --help | --version',
     '',
     'Options (each also an environment variable and a settings.json key):',
-    `  --${'config-dir'.padEnd(15)} SSH_AGENT_PROXY_CONFIG_DIR`,
+    `  --${'config-dir'.padEnd(23)} SSH_AGENT_PROXY_CONFIG_DIR`,
     ...rows,
     '',
-    'Exit codes: 0 stopped cleanly, 1 could not start, 2 invalid setting or usage.',
+    'Exit codes: 0 stopped cleanly, 1 could not start or the command failed, 2 invalid setting or usage.',
   ].join('\n');
 }

@@ -1,13 +1,19 @@
-// `ssh-agent-proxy --console`: the proxy headless, in plain Node or under Electron.
+// `ssh-agent-proxy`: `--console` (the proxy headless, in plain Node or under Electron),
+// and the `token` and `audit` subcommands.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { ReadStream } from 'node:tty';
+import { formatAudit, readAudit } from '../core/audit.js';
+import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { ed25519Impl } from '../core/ed25519.js';
 import { ListenError } from '../core/listener.js';
 import { startProxy } from '../core/proxy.js';
+import { parseDuration, TokenError, TokenStore } from '../core/token-store.js';
+import { auditFiles, auditFileSink } from '../log/audit-file.js';
+import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
-import { parseCommandLine, usage, UsageError } from './args.js';
-import { consoleLogger } from './console-log.js';
+import { parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
+import { TerminalPrompter } from './terminal-prompter.js';
 
 /** The shim ships beside the app: scripts/ in a checkout, resources/ in a packaged app. */
 export function findShim(): string {
@@ -21,39 +27,79 @@ export function findShim(): string {
   return found;
 }
 
-export async function runCli(argv: readonly string[]): Promise<number> {
-  let args;
-  try {
-    args = parseCommandLine(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`ssh-agent-proxy: ${err.message}\nTry --help.\n`);
-    return 2;
-  }
-  if (args.command === 'help') {
-    process.stdout.write(`${usage(pkg.version)}\n`);
-    return 0;
-  }
-  if (args.command === 'version') {
-    process.stdout.write(`${pkg.version}\n`);
-    return 0;
-  }
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`ssh-agent-proxy: ${s}\n`);
 
-  let config;
-  try {
-    config = loadConfig({ env: process.env, flags: args.flags });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`ssh-agent-proxy: ${err.message}\n`);
-    return 2;
+function tokenCommand(
+  args: Extract<ParsedArgs, { command: `token-${string}` }>,
+  config: Config,
+): number {
+  const store = new TokenStore(config.configDir);
+  if (args.command === 'token-list') {
+    const list = store.list();
+    if (list.length === 0)
+      out('no client tokens; create one with: ssh-agent-proxy token create NAME');
+    for (const t of list) {
+      const state = t.revokedAt
+        ? `revoked ${t.revokedAt}`
+        : t.expiresAt && Date.parse(t.expiresAt) <= Date.now()
+          ? `expired ${t.expiresAt}`
+          : 'active';
+      const limits = [
+        t.keys.length ? `keys ${t.keys.join(',')}` : 'any key',
+        t.namespaces.length ? `namespaces ${t.namespaces.join(',')}` : 'any namespace',
+        ...(t.gitOnly ? ['git objects only'] : []),
+        t.expiresAt ? `expires ${t.expiresAt}` : 'no expiry',
+      ];
+      out(`${t.name}\t${state}\tcreated ${t.createdAt}\t${limits.join('; ')}`);
+    }
+    return 0;
   }
+  if (args.command === 'token-revoke') {
+    if (!store.revoke(args.name)) {
+      err(`no active token named "${args.name}"`);
+      return 1;
+    }
+    out(`revoked "${args.name}"; a running proxy drops its grants and pending prompts at once`);
+    return 0;
+  }
+  for (const k of args.keys) {
+    if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(k))
+      throw new UsageError(`--key ${k}: expected a SHA256: fingerprint (ssh-add -l)`);
+  }
+  const secret = store.create(args.name, {
+    keys: args.keys,
+    namespaces: args.namespaces,
+    gitOnly: args.gitOnly,
+    ...(args.expires ? { expiresInMs: parseDuration(args.expires) } : {}),
+  });
+  process.stderr.write(
+    `Created client token "${args.name}". It is shown once; in the sandbox set\n  SSH_AGENT_PROXY_TOKEN=<the line below>\n`,
+  );
+  out(secret);
+  return 0;
+}
+
+async function consoleCommand(config: Config): Promise<number> {
   const log = consoleLogger(config.configDir, config.logLevel);
   let proxy;
   try {
-    proxy = await startProxy({ config, log, shimText: readFileSync(findShim(), 'utf8') });
-  } catch (err) {
-    if (!(err instanceof ListenError)) throw err;
-    log.error(err.message);
+    proxy = await startProxy({
+      config,
+      log,
+      shimText: readFileSync(findShim(), 'utf8'),
+      audit: auditFileSink(config.configDir, {
+        maxBytes: config.auditMaxBytes,
+        keep: config.auditKeep,
+      }),
+    });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(e.message);
+      return 2;
+    }
+    if (!(e instanceof ListenError)) throw e;
+    log.error(e.message);
     return 1;
   }
   log.info(
@@ -62,24 +108,53 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       : 'agent: none found — set SSH_AGENT_PROXY_UPSTREAM or SSH_AUTH_SOCK',
   );
   if (config.pinnedFingerprint) log.info(`pinned key: ${config.pinnedFingerprint}`);
-  log.debug(`ed25519 verification: ${ed25519Impl()}`);
-  log.warn(
-    'UNATTENDED: console mode signs every request without asking; anything that can reach this port can sign',
+  log.info(
+    `client tokens: ${proxy.tokens.required ? `${proxy.tokens.usable().length} active, required on every request` : 'none (anonymous local clients allowed)'}`,
   );
+  log.debug(`ed25519 verification: ${ed25519Impl()}`);
+
+  let stop: (signal: string) => void = () => {};
+  let prompter: TerminalPrompter | undefined;
+  if (config.approval === 'allow') {
+    log.warn(
+      'UNATTENDED: approval policy "allow" signs every request without asking; give each sandbox its own token',
+    );
+  } else if (config.approval === 'deny') {
+    log.warn('approval policy "deny": every request is refused');
+  } else if (process.stdin.isTTY && process.stdin instanceof ReadStream) {
+    prompter = new TerminalPrompter({
+      broker: proxy.broker,
+      input: process.stdin,
+      output: process.stderr,
+      onInterrupt: () => stop('Ctrl-C'),
+    });
+    prompter.start();
+    log.info(
+      'approval: requests are shown here; answer y (once), a (grant), n (deny); Ctrl-C stops the proxy',
+    );
+  } else {
+    log.warn(
+      'approval policy is "prompt" but stdin is not a terminal: every request will be denied (no-approver). ' +
+        'Run --console in a terminal to approve requests, or set SSH_AGENT_PROXY_APPROVAL=allow with client tokens for an unattended host.',
+    );
+  }
   // Last, so whoever waits for this line has seen everything above it.
   log.info(
-    `ssh-agent-proxy ${pkg.version} listening on ${proxy.url()} (namespace "${config.namespace}")`,
+    `ssh-agent-proxy ${pkg.version} listening on ${proxy.url()} (namespace "${config.namespace}", approval ${config.approval})`,
   );
 
   return new Promise((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    stop = (signal: string) => {
       if (stopping) {
         log.warn(`${signal} again: exiting now`);
         return resolve(130);
       }
       stopping = true;
-      log.info(`${signal}: shutting down (letting in-flight requests finish)`);
+      prompter?.stop();
+      log.info(
+        `${signal}: shutting down (pending approvals are denied, in-flight requests finish)`,
+      );
       void proxy.close(5_000).then(() => {
         log.info('stopped');
         resolve(0);
@@ -90,13 +165,59 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   });
 }
 
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err(`${e.message}\nTry --help.`);
+    return 2;
+  }
+  if (args.command === 'help') return (out(usage(pkg.version)), 0);
+  if (args.command === 'version') return (out(pkg.version), 0);
+
+  let config: Config;
+  try {
+    config = loadConfig({ env: process.env, flags: args.flags });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err(e.message);
+    return 2;
+  }
+  try {
+    switch (args.command) {
+      case 'console':
+        return await consoleCommand(config);
+      case 'audit': {
+        const records = readAudit(auditFiles(config.configDir, config.auditKeep), args.tail);
+        if (records.length === 0) out('no audit records yet');
+        for (const r of records) out(formatAudit(r));
+        return 0;
+      }
+      case 'token-create':
+      case 'token-list':
+      case 'token-revoke':
+        return tokenCommand(args, config);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(e.message);
+      return 2;
+    }
+    if (e instanceof TokenError) {
+      err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}
+
 if (require.main === module) {
   runCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(
-        `ssh-agent-proxy: unexpected error: ${(err as Error).stack ?? String(err)}\n`,
-      );
+    (e: unknown) => {
+      err(`unexpected error: ${(e as Error).stack ?? String(e)}`);
       process.exit(1);
     },
   );

@@ -37,6 +37,15 @@ export interface Settings {
   signTimeout: number;
   bodyTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  approval: 'prompt' | 'allow' | 'deny';
+  approvalTimeout: number;
+  grantMinutes: number;
+  grantMaxSignatures: number;
+  maxPending: number;
+  maxPendingPerClient: number;
+  gitOnly: boolean;
+  auditMaxBytes: number;
+  auditKeep: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -86,6 +95,22 @@ function bytes(raw: string): number {
   return n;
 }
 
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+      fail(`"${raw}" is not a whole number between ${min} and ${max}`);
+    return n;
+  };
+
+function boolean(raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  return fail(`"${raw}" is not true or false`);
+}
+
 function list(raw: string): string[] {
   return raw
     .split(',')
@@ -109,7 +134,8 @@ export const SETTINGS: readonly AnySpec[] = [
     env: 'SSH_AGENT_PROXY_ADDR',
     flag: 'addr',
     default: '127.0.0.1:7221',
-    describe: 'HTTP listen address (HOST:PORT). Beyond loopback needs client tokens.',
+    describe:
+      'HTTP listen address (HOST:PORT). Beyond loopback needs at least one client token. If the address is not available yet (an interface not up at login), the proxy serves on 127.0.0.1:PORT meanwhile and retries every 10 s.',
     parse: parseAddress,
   },
   {
@@ -196,6 +222,82 @@ export const SETTINGS: readonly AnySpec[] = [
     default: '30',
     describe: 'Seconds a client has to send the request body (408 past it).',
     parse: seconds(1, 600),
+  },
+  {
+    key: 'approval',
+    env: 'SSH_AGENT_PROXY_APPROVAL',
+    flag: 'approval',
+    default: 'prompt',
+    describe:
+      'prompt: a person approves each request (tray or terminal); allow: sign unattended (use client tokens); deny: refuse everything.',
+    parse: (r) =>
+      ['prompt', 'allow', 'deny'].includes(r)
+        ? (r as Settings['approval'])
+        : fail(`"${r}" is not prompt, allow or deny`),
+  },
+  {
+    key: 'approvalTimeout',
+    env: 'SSH_AGENT_PROXY_APPROVAL_TIMEOUT',
+    flag: 'approval-timeout',
+    default: '60',
+    describe: 'Seconds a request waits for an answer before it is denied (timed-out).',
+    parse: seconds(5, 3600),
+  },
+  {
+    key: 'grantMinutes',
+    env: 'SSH_AGENT_PROXY_GRANT_MINUTES',
+    flag: 'grant-minutes',
+    default: '10',
+    describe: 'How long "Allow for N minutes" lasts (this client, this key, this namespace).',
+    parse: integer(1, 24 * 60),
+  },
+  {
+    key: 'grantMaxSignatures',
+    env: 'SSH_AGENT_PROXY_GRANT_MAX_SIGNATURES',
+    flag: 'grant-max-signatures',
+    default: '0',
+    describe: 'Most signatures one grant covers; 0 = no limit within its time.',
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: 'maxPending',
+    env: 'SSH_AGENT_PROXY_MAX_PENDING',
+    flag: 'max-pending',
+    default: '64',
+    describe: 'Requests waiting for approval at once, all clients (429 past it).',
+    parse: integer(1, 10_000),
+  },
+  {
+    key: 'maxPendingPerClient',
+    env: 'SSH_AGENT_PROXY_MAX_PENDING_PER_CLIENT',
+    flag: 'max-pending-per-client',
+    default: '16',
+    describe: 'Requests waiting for approval at once from one client (429 past it).',
+    parse: integer(1, 10_000),
+  },
+  {
+    key: 'gitOnly',
+    env: 'SSH_AGENT_PROXY_GIT_ONLY',
+    flag: 'git-only',
+    default: 'false',
+    describe: 'Sign only git commits, tags and push certificates (422 not-a-git-object otherwise).',
+    parse: boolean,
+  },
+  {
+    key: 'auditMaxBytes',
+    env: 'SSH_AGENT_PROXY_AUDIT_MAX_BYTES',
+    flag: 'audit-max-bytes',
+    default: '10MiB',
+    describe: 'Size at which the audit log is rotated.',
+    parse: bytes,
+  },
+  {
+    key: 'auditKeep',
+    env: 'SSH_AGENT_PROXY_AUDIT_KEEP',
+    flag: 'audit-keep',
+    default: '5',
+    describe: 'Rotated audit files kept.',
+    parse: integer(1, 100),
   },
   {
     key: 'logLevel',

@@ -2,16 +2,9 @@
 // before the agent is touched: browser → Host → method/path → token → size → deadline.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientInfo } from './client.js';
 import { oneLine, ProxyError } from './errors.js';
 import type { Logger } from './logger.js';
-
-export interface ClientInfo {
-  /** Token name, or `local <address>` for anonymous loopback callers. */
-  name: string;
-  address: string;
-  /** Present when the request carried a valid token. */
-  tokenName?: string;
-}
 
 export interface RequestContext {
   id: string;
@@ -21,6 +14,9 @@ export interface RequestContext {
   /** Filled in as the request is handled; logged at the end. */
   namespace?: string;
   fingerprint?: string;
+  /** One-line summary of what is signed. */
+  what?: string;
+  decision?: { allowed: boolean; by: string };
 }
 
 export interface SignInput {
@@ -54,6 +50,14 @@ export interface HttpHandlerOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Identify the caller from its Authorization header; throws 401 ProxyErrors. */
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
+  /** Called once per request when its answer is sent (or the requester hung up). */
+  onFinished?: (
+    ctx: RequestContext,
+    route: string,
+    status: number,
+    code: string,
+    ms: number,
+  ) => void;
 }
 
 const ROUTES: Record<string, { method: 'GET' | 'POST'; query: readonly string[] }> = {
@@ -164,6 +168,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     };
     const url = new URL(req.url ?? '/', 'http://proxy.invalid');
     let status = 500;
+    let code = 'ok';
     let bodyRead = req.method === 'GET' || req.method === 'HEAD';
     try {
       // 1. Browsers are never clients: any page could otherwise POST here.
@@ -260,6 +265,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       if (!(err instanceof ProxyError))
         log.error(`request ${ctx.id} failed: ${(err as Error).stack ?? String(err)}`);
       status = pe.status;
+      code = pe.code;
       // A body we did not read must not be parsed as the next request: close instead.
       sendError(res, pe, !bodyRead || req.readableEnded === false);
     } finally {
@@ -272,6 +278,13 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         `ms=${ms}`,
       );
       (url.pathname === '/healthz' ? log.debug : log.info).call(log, parts.join(' '));
+      opts.onFinished?.(
+        ctx,
+        url.pathname,
+        status,
+        abort.signal.aborted && status >= 400 ? 'hung-up' : code,
+        Number(ms),
+      );
     }
   };
 }

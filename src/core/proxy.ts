@@ -1,46 +1,74 @@
-// Composition: config + agent + HTTP → a running proxy. Shells (CLI, Electron main) call
-// startProxy and adapt its events; every decision is made here or below.
-import type { ServerResponse, IncomingMessage } from 'node:http';
+// Composition: config + agent + broker + tokens + audit + HTTP → a running proxy. Shells
+// (the CLI, the Electron main) call startProxy and adapt its events; every decision is
+// made here or below.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Identity } from './agent-client.js';
 import { AgentSigner } from './agent-signer.js';
-import type { Config } from './config.js';
+import { ApprovalBroker, type Clock, type KeyInfo } from './approval-broker.js';
+import { nullAudit, type AuditRecord, type AuditSink } from './audit.js';
+import type { ClientInfo } from './client.js';
+import { ConfigError, isLoopbackHost, type Config } from './config.js';
+import { describe, isGitObject, summarize } from './describe.js';
 import { ProxyError } from './errors.js';
 import { allowedHostHeaders } from './host-guard.js';
-import {
-  createHttpHandler,
-  type ClientInfo,
-  type ProxyApi,
-  type RequestContext,
-} from './http-server.js';
+import { createHttpHandler, type ProxyApi, type RequestContext } from './http-server.js';
 import { parseKeySpec, type KeyPolicy } from './key-selection.js';
-import { authorizedKeyLine } from './keys.js';
-import { listen, type Listening } from './listener.js';
+import { authorizedKeyLine, keyLabel } from './keys.js';
+import { listen } from './listener.js';
 import type { Logger } from './logger.js';
 import { isValidNamespace } from './sshsig.js';
+import { TokenStore, type TokenRecord } from './token-store.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
+const RECENT = 200;
 
 export interface ProxyOptions {
   config: Config;
   log: Logger;
   /** The container-side shim served at GET /shim. */
   shimText: string;
+  audit?: AuditSink;
+  clock?: Clock;
 }
 
 export interface RunningProxy {
   /** Base URL actually served, e.g. http://127.0.0.1:7221 */
   url(): string;
   port(): number;
+  config: Config;
   signer: AgentSigner;
-  /** Stop accepting, let in-flight requests finish (bounded by graceMs), then drop the rest. */
+  broker: ApprovalBroker;
+  tokens: TokenStore;
+  /** Recent /sign records, oldest first (the tray's activity view). */
+  recent(): AuditRecord[];
+  onActivity(fn: (r: AuditRecord) => void): () => void;
+  /** Revoke a token now: its grants and pending prompts go too. */
+  revokeToken(name: string): boolean;
+  /** Stop accepting, deny pending approvals, let in-flight requests finish (bounded), then drop the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
-function anonymous(_authorization: string | undefined, address: string): ClientInfo {
-  return { name: `local ${address}`, address };
+export function keyInfo(id: Identity): KeyInfo {
+  return {
+    fingerprint: id.fingerprint,
+    type: id.key.type,
+    comment: id.comment,
+    label: keyLabel(id.key),
+  };
 }
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,200})$/;
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config, log } = opts;
+  const audit = opts.audit ?? nullAudit;
+  const tokens = new TokenStore(config.configDir);
+  if (!isLoopbackHost(config.addr.host) && tokens.usable().length === 0) {
+    throw new ConfigError(
+      config.origin.addr === 'default' ? 'SSH_AGENT_PROXY_ADDR' : config.origin.addr,
+      `listening on ${config.addr.host} (beyond loopback) needs at least one client token; create one with: ssh-agent-proxy token create NAME`,
+    );
+  }
   const signer = new AgentSigner({
     upstream: () => config.agent?.path ?? null,
     timeouts: {
@@ -50,13 +78,65 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
     log,
   });
-  const keyPolicy: KeyPolicy = {
-    pinned: config.pinnedFingerprint ? new Set([config.pinnedFingerprint]) : null,
-  };
-  const requestedKey = (spec: string | undefined, source: string) =>
-    spec === undefined ? undefined : parseKeySpec(spec, source);
+  const broker = new ApprovalBroker({
+    policy: config.approval,
+    timeoutMs: config.approvalTimeout,
+    grantMs: config.grantMinutes * 60_000,
+    grantMaxUses: config.grantMaxSignatures,
+    maxPending: config.maxPending,
+    maxPendingPerClient: config.maxPendingPerClient,
+    clock: opts.clock,
+  });
 
-  const resolveNamespace = (ns: string | undefined): string => {
+  // Revocations apply at once: checked on every request and by a short poll of the file.
+  const refreshTokens = () => {
+    try {
+      for (const name of tokens.refresh()) {
+        log.info(`token "${name}" is no longer valid; dropping its grants and pending prompts`);
+        broker.revokeToken(name);
+      }
+    } catch (err) {
+      log.error(`cannot re-read client tokens: ${(err as Error).message}`);
+    }
+  };
+  const tokenPoll = setInterval(refreshTokens, 500);
+  tokenPoll.unref();
+
+  const tokenOf = (client: ClientInfo): TokenRecord | undefined =>
+    client.tokenName ? tokens.usable().find((t) => t.name === client.tokenName) : undefined;
+
+  const authenticate = (authorization: string | undefined, address: string): ClientInfo => {
+    refreshTokens();
+    if (authorization === undefined) {
+      if (tokens.required) {
+        throw new ProxyError(
+          401,
+          'token-required',
+          'this proxy requires a client token (Authorization: Bearer …; the shim reads SSH_AGENT_PROXY_TOKEN)',
+          {
+            'WWW-Authenticate': 'Bearer realm="ssh-agent-proxy"',
+          },
+        );
+      }
+      return { name: `local ${address}`, address };
+    }
+    const m = BEARER.exec(authorization);
+    if (!m)
+      throw new ProxyError(401, 'bad-token', 'the Authorization header must be "Bearer <token>"', {
+        'WWW-Authenticate': 'Bearer realm="ssh-agent-proxy"',
+      });
+    const rec = tokens.verify(m[1] as string);
+    return { name: rec.name, address, tokenName: rec.name };
+  };
+
+  const keyPolicy = (token?: TokenRecord): KeyPolicy => ({
+    pinned: config.pinnedFingerprint ? new Set([config.pinnedFingerprint]) : null,
+    tokenKeys: token && token.keys.length > 0 ? new Set(token.keys) : null,
+  });
+  const requestedKey = (spec: string | undefined) =>
+    spec === undefined ? undefined : parseKeySpec(spec, 'the key parameter');
+
+  const resolveNamespace = (ns: string | undefined, token?: TokenRecord): string => {
     const chosen = ns ?? config.namespace;
     if (!isValidNamespace(chosen))
       throw new ProxyError(
@@ -71,22 +151,62 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         `namespace "${chosen}" is not allowed (see SSH_AGENT_PROXY_NAMESPACES)`,
       );
     }
+    if (token && token.namespaces.length > 0 && !token.namespaces.includes(chosen)) {
+      throw new ProxyError(
+        403,
+        'namespace-not-allowed',
+        `the token "${token.name}" may not sign in namespace "${chosen}"`,
+      );
+    }
     return chosen;
   };
 
   const api: ProxyApi = {
     async sign(ctx: RequestContext, input) {
-      ctx.namespace = resolveNamespace(input.namespace);
-      const requested = requestedKey(input.keySpec, 'the key parameter');
-      // Unattended: list, pick and sign on one agent connection.
-      return signer.session(async (conn) => {
-        const id = await signer.resolveKey(keyPolicy, requested, conn);
-        ctx.fingerprint = id.fingerprint;
-        return signer.sign(id, ctx.namespace as string, input.body, conn);
+      const token = tokenOf(ctx.client);
+      const namespace = resolveNamespace(input.namespace, token);
+      ctx.namespace = namespace;
+      const description = describe(input.body);
+      ctx.what = summarize(description);
+      if ((config.gitOnly || token?.gitOnly) && !isGitObject(description)) {
+        throw new ProxyError(
+          422,
+          'not-a-git-object',
+          `only git commits, tags and push certificates may be signed${token?.gitOnly ? ` with the token "${token.name}"` : ''}`,
+        );
+      }
+      const requested = requestedKey(input.keySpec);
+      const pre = broker.precheck();
+      if (pre && !pre.allowed) {
+        ctx.decision = pre;
+        throw pre.error;
+      }
+      // Step 4, and step 6 on the same connection when no person needs to be asked.
+      let chosen: Identity | undefined;
+      const early = await signer.session(async (conn) => {
+        chosen = await signer.resolveKey(keyPolicy(token), requested, conn);
+        ctx.fingerprint = chosen.fingerprint;
+        const quick = broker.decideWithoutPrompt(ctx.client, keyInfo(chosen), namespace);
+        if (!quick) return null;
+        ctx.decision = quick;
+        if (!quick.allowed) throw quick.error;
+        return signer.sign(chosen, namespace, input.body, conn);
       });
+      if (early !== null) return early;
+      // Step 5: a person decides (the agent connection is closed meanwhile).
+      const decision = await broker.decide(
+        ctx.client,
+        keyInfo(chosen!),
+        namespace,
+        description,
+        ctx.signal,
+      );
+      ctx.decision = decision;
+      if (!decision.allowed) throw decision.error;
+      return signer.sign(chosen!, namespace, input.body);
     },
     async publicKey(ctx, keySpec) {
-      const id = await signer.resolveKey(keyPolicy, requestedKey(keySpec, 'the key parameter'));
+      const id = await signer.resolveKey(keyPolicy(tokenOf(ctx.client)), requestedKey(keySpec));
       ctx.fingerprint = id.fingerprint;
       return authorizedKeyLine(id.key, id.comment);
     },
@@ -102,6 +222,41 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     shim: () => opts.shimText,
   };
 
+  const recent: AuditRecord[] = [];
+  const activity = new Set<(r: AuditRecord) => void>();
+  const onFinished = (
+    ctx: RequestContext,
+    route: string,
+    status: number,
+    code: string,
+    ms: number,
+  ) => {
+    if (route !== '/sign') return;
+    const d = ctx.decision;
+    const rec: AuditRecord = {
+      time: new Date().toISOString(),
+      id: ctx.id,
+      client: ctx.client.name,
+      remote: ctx.client.address,
+      key: ctx.fingerprint ?? null,
+      namespace: ctx.namespace ?? null,
+      what: ctx.what ?? null,
+      decision: d ? (d.allowed ? 'allowed' : 'denied') : 'none',
+      decidedBy: d?.by ?? null,
+      status,
+      outcome: code,
+      ms: Math.round(ms),
+    };
+    try {
+      audit.write(rec);
+    } catch (err) {
+      log.error(`cannot write the audit record: ${(err as Error).message}`);
+    }
+    recent.push(rec);
+    if (recent.length > RECENT) recent.shift();
+    for (const fn of activity) fn(rec);
+  };
+
   let hosts = new Set<string>();
   const inFlight = new Set<ServerResponse>();
   const handle = createHttpHandler({
@@ -110,14 +265,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     bodyTimeoutMs: config.bodyTimeout,
     log,
     allowedHosts: () => hosts,
-    authenticate: anonymous,
+    authenticate,
+    onFinished,
   });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
     res.on('close', () => inFlight.delete(res));
     void handle(req, res);
   };
-  const listening: Listening = await listen(handler, config.addr, log);
+  const listening = await listen(handler, config.addr, log);
   const refreshHosts = () => {
     const cur = listening.current();
     hosts = allowedHostHeaders(cur.host, cur.port, config.allowedHosts);
@@ -127,19 +283,32 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   refreshHosts();
   listening.onChange(refreshHosts);
 
-  const url = () => {
-    const cur = listening.current();
-    const host = cur.host === '0.0.0.0' ? '127.0.0.1' : cur.host === '::' ? '::1' : cur.host;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${cur.port}`;
-  };
-
   return {
-    url,
+    url() {
+      const cur = listening.current();
+      const host = cur.host === '0.0.0.0' ? '127.0.0.1' : cur.host === '::' ? '::1' : cur.host;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${cur.port}`;
+    },
     port: () => listening.current().port,
+    config,
     signer,
+    broker,
+    tokens,
+    recent: () => [...recent],
+    onActivity(fn) {
+      activity.add(fn);
+      return () => activity.delete(fn);
+    },
+    revokeToken(name) {
+      const ok = tokens.revoke(name);
+      if (ok) broker.revokeToken(name);
+      return ok;
+    },
     async close(graceMs = 5_000) {
+      clearInterval(tokenPoll);
       const servers = listening.servers();
       listening.close();
+      broker.shutdown();
       for (const s of servers) s.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (inFlight.size > 0 && Date.now() < deadline)

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/config.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
-import { startProxy, type RunningProxy } from '../../src/core/proxy.js';
+import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/core/proxy.js';
 import { onCleanup, tempDir, waitFor } from './openssh.js';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -18,16 +18,25 @@ export interface TestProxy {
   configDir: string;
 }
 
-/** The proxy in this process, on a free loopback port, with a silent log unless given one. */
+/**
+ * The proxy in this process, on a free loopback port, with a silent log unless given one.
+ * Approval defaults to `allow` here: tests of the approval gate set it explicitly.
+ */
 export async function startTestProxy(
   env: Record<string, string>,
   log: Logger = silentLogger,
+  extra: Partial<ProxyOptions> = {},
 ): Promise<TestProxy> {
   const configDir = env.SSH_AGENT_PROXY_CONFIG_DIR ?? tempDir('sap-cfg-');
   const config = loadConfig({
-    env: { SSH_AGENT_PROXY_ADDR: '127.0.0.1:0', SSH_AGENT_PROXY_CONFIG_DIR: configDir, ...env },
+    env: {
+      SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_CONFIG_DIR: configDir,
+      ...env,
+    },
   });
-  const proxy = await startProxy({ config, log, shimText: readFileSync(SHIM, 'utf8') });
+  const proxy = await startProxy({ config, log, shimText: readFileSync(SHIM, 'utf8'), ...extra });
   onCleanup(() => proxy.close(100));
   return { proxy, url: proxy.url(), configDir };
 }
@@ -90,7 +99,7 @@ export interface ConsoleProxy {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** The built CLI as a child process (`--console`), resolved once it says where it listens. */
+/** The built CLI as a child process (`--console`, approval `allow` unless set), resolved once it says where it listens. */
 export async function spawnConsole(
   env: Record<string, string>,
   args: string[] = [],
@@ -100,6 +109,7 @@ export async function spawnConsole(
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

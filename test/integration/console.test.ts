@@ -85,17 +85,33 @@ describe('start-up', () => {
     assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
   });
 
-  it('says loudly that console mode signs without asking', async () => {
+  it('says loudly when policy allow signs without asking, and when no one can approve', async () => {
     const p = await spawnConsole({
       SSH_AUTH_SOCK: agent.sock,
       SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg'),
     });
-    assert.match(p.stderr(), /UNATTENDED: console mode signs every request without asking/);
+    assert.match(
+      p.stderr(),
+      /UNATTENDED: approval policy "allow" signs every request without asking/,
+    );
     assert.match(
       p.stderr(),
       new RegExp(`agent: ${agent.sock.replace(/[.]/g, '\\.')} \\(SSH_AUTH_SOCK\\)`),
     );
     assert.equal(await p.stop('SIGINT'), 0, p.stderr());
+    const q = await spawnConsole({
+      SSH_AUTH_SOCK: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+      SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg'),
+    });
+    assert.match(
+      q.stderr(),
+      /stdin is not a terminal: every request will be denied \(no-approver\)/,
+    );
+    const res = await http(`${q.url}/sign`, { method: 'POST', body: 'x' });
+    assert.equal(res.status, 403);
+    assert.match(res.text, /^no-approver: /);
+    assert.equal(await q.stop('SIGTERM'), 0);
   });
 });
 
@@ -119,7 +135,22 @@ describe('shutdown and fallback', () => {
     assert.match(p.stderr(), /SIGTERM: shutting down/);
   });
 
+  it('binding beyond loopback without a client token refuses to start (exit 2)', async () => {
+    const r = await cli(['--console'], {
+      SSH_AUTH_SOCK: agent.sock,
+      SSH_AGENT_PROXY_ADDR: '0.0.0.0:0',
+      SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg-notoken'),
+    });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /SSH_AGENT_PROXY_ADDR: listening on 0\.0\.0\.0 \(beyond loopback\) needs at least one client token; create one with: ssh-agent-proxy token create NAME/,
+    );
+  });
+
   it('an address that is not available falls back to 127.0.0.1 and says so', async () => {
+    const cfg = join(dir, 'cfg-fallback');
+    assert.equal((await cli(['token', 'create', 'box', '--config-dir', cfg], {})).code, 0);
     // 192.0.2.1 (TEST-NET-1) is on no interface here: bind fails with EADDRNOTAVAIL; no traffic is sent.
     const child = spawn(process.execPath, [CLI, '--console'], {
       env: {
@@ -127,7 +158,7 @@ describe('shutdown and fallback', () => {
         HOME: dir,
         SSH_AUTH_SOCK: agent.sock,
         SSH_AGENT_PROXY_ADDR: '192.0.2.1:0',
-        SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg'),
+        SSH_AGENT_PROXY_CONFIG_DIR: cfg,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -144,6 +175,11 @@ describe('shutdown and fallback', () => {
       const url = /listening on (http:\/\/\S+)/.exec(err)![1]!;
       assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
       assert.equal((await http(`${url}/healthz`)).status, 200);
+      assert.equal(
+        (await http(`${url}/publickey`)).status,
+        401,
+        'tokens exist, so one is required',
+      );
     } finally {
       child.kill('SIGTERM');
     }

@@ -17,6 +17,7 @@ export function consoleLogger(
   log.transports.file.level = level;
   log.transports.file.resolvePathFn = () => join(configDir, 'logs', 'console.log');
   log.transports.file.maxSize = 5 * 1024 * 1024;
+  log.transports.file.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' };
   return {
     debug: (m) => log.debug(m),
     info: (m) => log.info(m),

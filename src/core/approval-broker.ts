@@ -1,0 +1,419 @@
+// The approval gate. The broker owns policy, pause, grants, the pending queue, groups and
+// deadlines; prompters (tray window, terminal) are only views of its queue and answer
+// through it. Every decision says who made it.
+import { randomUUID } from 'node:crypto';
+import type { Description } from './describe.js';
+import type { ClientInfo } from './client.js';
+import { ProxyError } from './errors.js';
+
+export type Policy = 'prompt' | 'allow' | 'deny';
+export type Answer = 'allow-once' | 'allow-for-grant' | 'deny';
+export type DecidedBy =
+  'person' | 'grant' | 'policy' | 'timeout' | 'shutdown' | 'cancelled' | 'no-approver' | 'revoked';
+
+export interface KeyInfo {
+  fingerprint: string;
+  type: string;
+  comment: string;
+  /** e.g. `ED25519`, `RSA 3072` */
+  label: string;
+}
+
+export interface PendingRequest {
+  id: string;
+  client: ClientInfo;
+  key: KeyInfo;
+  namespace: string;
+  description: Description;
+  receivedAt: number;
+  deadline: number;
+  /** client + key + namespace: requests a grant would cover, answerable together. */
+  group: string;
+}
+
+export type Decision =
+  | { allowed: true; by: 'person' | 'grant' | 'policy'; grantId?: string }
+  | { allowed: false; by: DecidedBy; error: ProxyError };
+
+export interface Grant {
+  id: string;
+  client: ClientInfo;
+  fingerprint: string;
+  keyLabel: string;
+  namespace: string;
+  createdAt: number;
+  expiresAt: number;
+  /** null = unlimited */
+  maxUses: number | null;
+  uses: number;
+}
+
+export interface Prompter {
+  /** Called whenever the queue changes (oldest first). */
+  update(queue: readonly PendingRequest[]): void;
+}
+
+export interface Clock {
+  now(): number;
+  /** Returns a cancel function. */
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return () => clearTimeout(t);
+  },
+};
+
+export interface BrokerOptions {
+  policy: Policy;
+  timeoutMs: number;
+  grantMs: number;
+  /** 0 = unlimited */
+  grantMaxUses: number;
+  maxPending: number;
+  maxPendingPerClient: number;
+  clock?: Clock;
+}
+
+export interface BrokerState {
+  policy: Policy;
+  paused: boolean;
+  pending: number;
+  grants: number;
+}
+
+interface Waiter {
+  req: PendingRequest;
+  resolve: (d: Decision) => void;
+  cancelTimer: () => void;
+  detachAbort: () => void;
+}
+
+export function groupOf(client: ClientInfo, fingerprint: string, namespace: string): string {
+  return JSON.stringify([client.name, fingerprint, namespace]);
+}
+
+const deny = (by: DecidedBy, status: number, code: string, msg: string): Decision => ({
+  allowed: false,
+  by,
+  error: new ProxyError(status, code, msg),
+});
+
+export class ApprovalBroker {
+  private readonly clock: Clock;
+  private readonly waiting = new Map<string, Waiter>();
+  private readonly grantList = new Map<string, Grant>();
+  private readonly prompters = new Set<Prompter>();
+  private readonly listeners = new Set<() => void>();
+  private policyValue: Policy;
+  private pausedValue = false;
+  private stopped = false;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.policyValue = opts.policy;
+  }
+
+  // ----- views and state ---------------------------------------------------------------
+
+  attach(p: Prompter): () => void {
+    this.prompters.add(p);
+    p.update(this.queue());
+    return () => this.prompters.delete(p);
+  }
+
+  get hasPrompter(): boolean {
+    return this.prompters.size > 0;
+  }
+
+  /** Listen for any state change (queue, grants, pause, policy). */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  queue(): PendingRequest[] {
+    return [...this.waiting.values()].map((w) => w.req).sort((a, b) => a.receivedAt - b.receivedAt);
+  }
+
+  state(): BrokerState {
+    return {
+      policy: this.policyValue,
+      paused: this.pausedValue,
+      pending: this.waiting.size,
+      grants: this.grants().length,
+    };
+  }
+
+  private changed(): void {
+    const q = this.queue();
+    for (const p of this.prompters) p.update(q);
+    for (const fn of this.listeners) fn();
+  }
+
+  get policy(): Policy {
+    return this.policyValue;
+  }
+
+  setPolicy(p: Policy): void {
+    this.policyValue = p;
+    this.changed();
+  }
+
+  setTimeouts(t: { timeoutMs?: number; grantMs?: number }): void {
+    if (t.timeoutMs) this.opts.timeoutMs = t.timeoutMs;
+    if (t.grantMs) this.opts.grantMs = t.grantMs;
+    this.changed();
+  }
+
+  get grantMs(): number {
+    return this.opts.grantMs;
+  }
+
+  get paused(): boolean {
+    return this.pausedValue;
+  }
+
+  /** Paused: every request is refused with 503 until resumed; pending ones are denied. */
+  setPaused(paused: boolean): void {
+    this.pausedValue = paused;
+    if (paused)
+      this.denyWhere(() => true, 'policy', 503, 'signing-paused', 'signing is paused on the host');
+    this.changed();
+  }
+
+  // ----- grants --------------------------------------------------------------------------
+
+  grants(): Grant[] {
+    const now = this.clock.now();
+    for (const [id, g] of this.grantList)
+      if (g.expiresAt <= now || (g.maxUses !== null && g.uses >= g.maxUses))
+        this.grantList.delete(id);
+    return [...this.grantList.values()];
+  }
+
+  revokeGrant(id: string): boolean {
+    const ok = this.grantList.delete(id);
+    if (ok) this.changed();
+    return ok;
+  }
+
+  private liveGrant(client: ClientInfo, fingerprint: string, namespace: string): Grant | undefined {
+    return this.grants().find(
+      (g) =>
+        g.client.name === client.name && g.fingerprint === fingerprint && g.namespace === namespace,
+    );
+  }
+
+  private addGrant(req: PendingRequest): Grant {
+    const now = this.clock.now();
+    const g: Grant = {
+      id: randomUUID(),
+      client: req.client,
+      fingerprint: req.key.fingerprint,
+      keyLabel: req.key.label,
+      namespace: req.namespace,
+      createdAt: now,
+      expiresAt: now + this.opts.grantMs,
+      maxUses: this.opts.grantMaxUses > 0 ? this.opts.grantMaxUses : null,
+      uses: 0,
+    };
+    this.grantList.set(g.id, g);
+    return g;
+  }
+
+  /** A revoked token loses its grants and its pending prompts at once. */
+  revokeToken(tokenName: string): void {
+    for (const [id, g] of this.grantList)
+      if (g.client.tokenName === tokenName) this.grantList.delete(id);
+    this.denyWhere(
+      (r) => r.client.tokenName === tokenName,
+      'revoked',
+      401,
+      'token-revoked',
+      'the client token was revoked',
+    );
+    this.changed();
+  }
+
+  // ----- decisions -----------------------------------------------------------------------
+
+  /** Refusals that need no key: paused, deny policy, shutting down. */
+  precheck(): Decision | null {
+    if (this.stopped) return deny('shutdown', 503, 'shutting-down', 'the proxy is shutting down');
+    if (this.pausedValue)
+      return deny('policy', 503, 'signing-paused', 'signing is paused on the host');
+    if (this.policyValue === 'deny')
+      return deny('policy', 403, 'policy-deny', 'the approval policy denies every request');
+    return null;
+  }
+
+  /** A decision that needs no person: policy allow or a live grant (which is then used). */
+  decideWithoutPrompt(client: ClientInfo, key: KeyInfo, namespace: string): Decision | null {
+    const pre = this.precheck();
+    if (pre) return pre;
+    if (this.policyValue === 'allow') return { allowed: true, by: 'policy' };
+    const g = this.liveGrant(client, key.fingerprint, namespace);
+    if (!g) return null;
+    g.uses++;
+    if (g.maxUses !== null && g.uses >= g.maxUses) this.grantList.delete(g.id);
+    this.changed();
+    return { allowed: true, by: 'grant', grantId: g.id };
+  }
+
+  /**
+   * The full decision: without a prompt if possible, else queue for a person. Resolves
+   * when decided; the requester hanging up (`signal`) cancels the prompt.
+   */
+  decide(
+    client: ClientInfo,
+    key: KeyInfo,
+    namespace: string,
+    description: Description,
+    signal?: AbortSignal,
+  ): Promise<Decision> {
+    const quick = this.decideWithoutPrompt(client, key, namespace);
+    if (quick) return Promise.resolve(quick);
+    if (!this.hasPrompter) {
+      return Promise.resolve(
+        deny(
+          'no-approver',
+          403,
+          'no-approver',
+          'approval is required but no one can be asked (no tray window or terminal); see SSH_AGENT_PROXY_APPROVAL',
+        ),
+      );
+    }
+    if (this.waiting.size >= this.opts.maxPending) {
+      throw new ProxyError(
+        429,
+        'too-many-pending',
+        `${this.waiting.size} requests are already waiting for approval`,
+        { 'Retry-After': '5' },
+      );
+    }
+    const mine = [...this.waiting.values()].filter((w) => w.req.client.name === client.name).length;
+    if (mine >= this.opts.maxPendingPerClient) {
+      throw new ProxyError(
+        429,
+        'too-many-pending',
+        `this client already has ${mine} requests waiting for approval`,
+        { 'Retry-After': '5' },
+      );
+    }
+    const now = this.clock.now();
+    const req: PendingRequest = {
+      id: randomUUID(),
+      client,
+      key,
+      namespace,
+      description,
+      receivedAt: now,
+      deadline: now + this.opts.timeoutMs,
+      group: groupOf(client, key.fingerprint, namespace),
+    };
+    return new Promise<Decision>((resolve) => {
+      const cancelTimer = this.clock.setTimer(
+        () =>
+          this.settle(
+            req.id,
+            deny(
+              'timeout',
+              403,
+              'timed-out',
+              `no one answered the approval prompt within ${Math.round(this.opts.timeoutMs / 1000)} s`,
+            ),
+          ),
+        this.opts.timeoutMs,
+      );
+      const onAbort = () =>
+        this.settle(req.id, deny('cancelled', 499, 'cancelled', 'the requester hung up'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.set(req.id, {
+        req,
+        resolve,
+        cancelTimer,
+        detachAbort: () => signal?.removeEventListener('abort', onAbort),
+      });
+      this.changed();
+      if (signal?.aborted) onAbort();
+    });
+  }
+
+  private settle(id: string, d: Decision, notify = true): boolean {
+    const w = this.waiting.get(id);
+    if (!w) return false;
+    this.waiting.delete(id);
+    w.cancelTimer();
+    w.detachAbort();
+    w.resolve(d);
+    if (notify) this.changed();
+    return true;
+  }
+
+  private denyWhere(
+    pred: (r: PendingRequest) => boolean,
+    by: DecidedBy,
+    status: number,
+    code: string,
+    msg: string,
+  ): void {
+    for (const w of [...this.waiting.values()])
+      if (pred(w.req)) this.settle(w.req.id, deny(by, status, code, msg), false);
+  }
+
+  /**
+   * A person's answer to one request or to a whole group. The first answer wins: returns
+   * false when nothing it names is still pending. "Allow for N minutes" creates a grant,
+   * which then also covers the other requests pending in the same group.
+   */
+  answer(target: { id: string } | { group: string }, answer: Answer): boolean {
+    const targets =
+      'id' in target
+        ? [this.waiting.get(target.id)?.req].filter((r): r is PendingRequest => !!r)
+        : this.queue().filter((r) => r.group === target.group);
+    if (targets.length === 0) return false;
+    if (answer === 'deny') {
+      for (const r of targets)
+        this.settle(
+          r.id,
+          deny('person', 403, 'denied-by-user', 'the request was denied in the approval prompt'),
+          false,
+        );
+    } else if (answer === 'allow-once') {
+      for (const r of targets) this.settle(r.id, { allowed: true, by: 'person' }, false);
+    } else {
+      const first = targets[0]!;
+      const g = this.addGrant(first);
+      const covered = this.queue().filter((r) => r.group === first.group);
+      for (const r of covered) {
+        if (g.maxUses !== null && g.uses >= g.maxUses) break;
+        g.uses++;
+        this.settle(
+          r.id,
+          {
+            allowed: true,
+            by: r.id === first.id || targets.includes(r) ? 'person' : 'grant',
+            grantId: g.id,
+          },
+          false,
+        );
+      }
+      if (g.maxUses !== null && g.uses >= g.maxUses) this.grantList.delete(g.id);
+    }
+    this.changed();
+    return true;
+  }
+
+  /** Stop: pending requests are denied `shutting-down`, grants end. */
+  shutdown(): void {
+    this.stopped = true;
+    this.denyWhere(() => true, 'shutdown', 503, 'shutting-down', 'the proxy is shutting down');
+    this.grantList.clear();
+    this.changed();
+  }
+}

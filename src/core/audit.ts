@@ -1,0 +1,69 @@
+// The audit trail: one record per /sign request — who asked, with which key, in which
+// namespace, what (a summary), who decided what, and how it ended. Never the signed
+// bytes, never a token. The sink (a rotated file) is supplied by the shell.
+import { readFileSync } from 'node:fs';
+
+export interface AuditRecord {
+  time: string;
+  id: string;
+  client: string;
+  remote: string;
+  key: string | null;
+  namespace: string | null;
+  what: string | null;
+  decision: 'allowed' | 'denied' | 'none';
+  decidedBy: string | null;
+  status: number;
+  outcome: string;
+  ms: number;
+}
+
+export interface AuditSink {
+  write(record: AuditRecord): void;
+}
+
+export const nullAudit: AuditSink = { write() {} };
+
+/** Parse audit lines leniently: a damaged line is skipped, not fatal. */
+export function parseAuditLines(text: string): AuditRecord[] {
+  const out: AuditRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const rec = JSON.parse(line) as AuditRecord;
+      if (rec && typeof rec.time === 'string') out.push(rec);
+    } catch {
+      // skip
+    }
+  }
+  return out;
+}
+
+/** The newest `n` records from the current file and its rotated predecessors (oldest first). */
+export function readAudit(files: readonly string[], n: number): AuditRecord[] {
+  const all: AuditRecord[] = [];
+  for (const f of files) {
+    try {
+      all.push(...parseAuditLines(readFileSync(f, 'utf8')));
+    } catch {
+      // missing rotated file: fine
+    }
+  }
+  all.sort((a, b) => a.time.localeCompare(b.time));
+  return all.slice(-n);
+}
+
+export function formatAudit(r: AuditRecord): string {
+  const when = r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const decision = r.decision === 'none' ? '-' : `${r.decision} by ${r.decidedBy}`;
+  return [
+    when,
+    `${r.status} ${r.outcome}`,
+    decision,
+    r.client,
+    r.key ?? '-',
+    r.namespace ?? '-',
+    r.what ?? '-',
+    `${r.ms} ms`,
+  ].join('  ');
+}
