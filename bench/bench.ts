@@ -82,7 +82,12 @@ function get(url: string): Promise<number> {
 async function spawnProxy(env: NodeJS.ProcessEnv, port: number) {
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, '--console'], {
-    env: { ...env, SSH_AGENT_PROXY_ADDR: `127.0.0.1:${port}`, SSH_AGENT_PROXY_LOG_LEVEL: 'warn' },
+    env: {
+      ...env,
+      SSH_AGENT_PROXY_ADDR: `127.0.0.1:${port}`,
+      SSH_AGENT_PROXY_LOG_LEVEL: 'warn',
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+    },
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;

@@ -163,9 +163,11 @@ function describePushCert(text: string) {
     if (updates.length < LIMIT.updates)
       updates.push({ old: old.slice(0, 64), new: neu.slice(0, 64), ref: safeText(ref, LIMIT.ref) });
   }
+  // `pusher` is an ident for GPG ("Name <email> ts tz") and the key fingerprint for SSH.
   const who = person(pusher);
+  const bare = pusher.replace(/ \d{1,15} [+-]\d{4}$/, '');
   return {
-    pusher: who ? `${who.name} <${who.email}>` : safeText(pusher, LIMIT.name + LIMIT.email),
+    pusher: who ? `${who.name} <${who.email}>` : safeText(bare, LIMIT.name + LIMIT.email),
     ...(pushee ? { pushee: safeText(pushee, 200) } : {}),
     updates,
     moreUpdates: Math.max(0, lines.length - LIMIT.updates),

@@ -57,6 +57,8 @@ export class TokenStore {
   constructor(
     configDir: string,
     private readonly now: () => number = Date.now,
+    /** Injected only by tests, to prove every record is compared. */
+    private readonly equal: (a: Buffer, b: Buffer) => boolean = timingSafeEqual,
   ) {
     this.path = join(configDir, TOKEN_FILE);
     this.reload();
@@ -171,7 +173,7 @@ export class TokenStore {
     let found: TokenRecord | undefined;
     for (const t of this.records) {
       const stored = Buffer.from(t.hash, 'hex');
-      if (stored.length === h.length && timingSafeEqual(stored, h)) found = t;
+      if (stored.length === h.length && this.equal(stored, h)) found = t;
     }
     const unauthorized = (code: string, msg: string) =>
       new ProxyError(401, code, msg, { 'WWW-Authenticate': 'Bearer realm="ssh-agent-proxy"' });
