@@ -9,7 +9,15 @@ import { ProxyError } from './errors.js';
 export type Policy = 'prompt' | 'allow' | 'deny';
 export type Answer = 'allow-once' | 'allow-for-grant' | 'deny';
 export type DecidedBy =
-  'person' | 'grant' | 'policy' | 'timeout' | 'shutdown' | 'cancelled' | 'no-approver' | 'revoked';
+  | 'person'
+  | 'grant'
+  | 'policy'
+  | 'timeout'
+  | 'shutdown'
+  | 'cancelled'
+  | 'no-approver'
+  | 'revoked'
+  | 'screen-locked';
 
 export interface KeyInfo {
   fingerprint: string;
@@ -407,6 +415,12 @@ export class ApprovalBroker {
     }
     this.changed();
     return true;
+  }
+
+  /** Deny without a person, e.g. while the screen is locked; says who in the decision. */
+  autoDeny(id: string, by: DecidedBy, code: string, message: string): boolean {
+    const ok = this.settle(id, deny(by, 403, code, message));
+    return ok;
   }
 
   /** Stop: pending requests are denied `shutting-down`, grants end. */

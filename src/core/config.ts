@@ -46,6 +46,7 @@ export interface Settings {
   gitOnly: boolean;
   auditMaxBytes: number;
   auditKeep: number;
+  denyWhenLocked: boolean;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -300,6 +301,14 @@ export const SETTINGS: readonly AnySpec[] = [
     parse: integer(1, 100),
   },
   {
+    key: 'denyWhenLocked',
+    env: 'SSH_AGENT_PROXY_DENY_WHEN_LOCKED',
+    flag: 'deny-when-locked',
+    default: 'false',
+    describe: 'Tray app: deny requests automatically while the screen is locked.',
+    parse: boolean,
+  },
+  {
     key: 'logLevel',
     env: 'SSH_AGENT_PROXY_LOG_LEVEL',
     flag: 'log-level',
@@ -341,7 +350,7 @@ export interface ConfigInputs {
   uid?: number;
 }
 
-function readSettingsFile(dir: string): Record<string, unknown> {
+export function readSettingsFile(dir: string): Record<string, unknown> {
   const file = join(dir, SETTINGS_FILE);
   let text: string;
   try {
@@ -362,7 +371,7 @@ function readSettingsFile(dir: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function fileValue(v: unknown): string {
+export function fileValue(v: unknown): string {
   if (Array.isArray(v)) return v.map(String).join(',');
   return String(v);
 }

@@ -15,6 +15,8 @@ import { createHttpHandler, type ProxyApi, type RequestContext } from './http-se
 import { parseKeySpec, type KeyPolicy } from './key-selection.js';
 import { authorizedKeyLine, keyLabel } from './keys.js';
 import { listen } from './listener.js';
+import { applySettings, type ApplyResult } from './live-settings.js';
+import type { SettingsValues } from './settings-file.js';
 import type { Logger } from './logger.js';
 import { isValidNamespace } from './sshsig.js';
 import { TokenStore, type TokenRecord } from './token-store.js';
@@ -44,6 +46,8 @@ export interface RunningProxy {
   onActivity(fn: (r: AuditRecord) => void): () => void;
   /** Revoke a token now: its grants and pending prompts go too. */
   revokeToken(name: string): boolean;
+  /** Persist settings and apply those that can change while running. */
+  applySettings(values: SettingsValues): ApplyResult;
   /** Stop accepting, deny pending approvals, let in-flight requests finish (bounded), then drop the rest. */
   close(graceMs?: number): Promise<void>;
 }
@@ -299,6 +303,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       activity.add(fn);
       return () => activity.delete(fn);
     },
+    applySettings: (values) => applySettings(config, broker, refreshHosts, values),
     revokeToken(name) {
       const ok = tokens.revoke(name);
       if (ok) broker.revokeToken(name);

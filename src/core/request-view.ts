@@ -69,8 +69,9 @@ export function requestLines(r: PendingRequest): ViewLine[] {
     ...detailLines(r.description),
     {
       label: 'Key',
-      value: `${r.key.label} ${r.key.fingerprint}${r.key.comment ? ` (${r.key.comment})` : ''}`,
+      value: `${r.key.label}${r.key.comment ? ` · ${r.key.comment}` : ''}`,
     },
+    { label: 'Fingerprint', value: r.key.fingerprint },
     { label: 'Namespace', value: r.namespace },
   ];
 }

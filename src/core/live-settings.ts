@@ -1,0 +1,77 @@
+// Settings changed at run time (the tray's settings view): persisted to settings.json and
+// applied to the running proxy where that is safe; the rest waits for a restart.
+import { homedir } from 'node:os';
+import { defaultAgent } from './agent-dialer.js';
+import type { ApprovalBroker } from './approval-broker.js';
+import type { Config, Settings } from './config.js';
+import { fingerprint, parseAuthorizedKey } from './keys.js';
+import { parseSettingsPatch, writeSettings, type SettingsValues } from './settings-file.js';
+
+export interface ApplyResult {
+  applied: (keyof Settings)[];
+  restartNeeded: (keyof Settings)[];
+  /** Keys whose persisted value an environment variable or flag overrides at the next start. */
+  shadowed: Partial<Record<keyof Settings, string>>;
+}
+
+const LIVE = new Set<keyof Settings>([
+  'approval',
+  'approvalTimeout',
+  'grantMinutes',
+  'upstream',
+  'pubkey',
+  'namespaces',
+  'allowedHosts',
+  'denyWhenLocked',
+  'logLevel',
+]);
+
+export function applySettings(
+  config: Config,
+  broker: ApprovalBroker,
+  onHostsChanged: () => void,
+  values: SettingsValues,
+): ApplyResult {
+  const parsed = parseSettingsPatch(values); // throws ConfigError naming the setting
+  writeSettings(config.configDir, values);
+  const result: ApplyResult = { applied: [], restartNeeded: [], shadowed: {} };
+  const mutable = config as unknown as Record<string, unknown>;
+  for (const key of Object.keys(parsed) as (keyof Settings)[]) {
+    const origin = config.origin[key];
+    if (origin.startsWith('SSH_AGENT_PROXY_') || origin.startsWith('--'))
+      result.shadowed[key] = origin;
+    if (!LIVE.has(key)) {
+      result.restartNeeded.push(key);
+      continue;
+    }
+    mutable[key] = parsed[key];
+    result.applied.push(key);
+  }
+  if ('approval' in parsed) broker.setPolicy(config.approval);
+  if ('approvalTimeout' in parsed || 'grantMinutes' in parsed) {
+    broker.setTimeouts({
+      timeoutMs: config.approvalTimeout,
+      grantMs: config.grantMinutes * 60_000,
+    });
+  }
+  if ('upstream' in parsed) {
+    const found = config.upstream
+      ? { path: config.upstream, source: 'settings' }
+      : (() => {
+          const d = defaultAgent({ platform: process.platform, env: process.env, home: homedir() });
+          return d ? { path: d.path, source: d.name } : null;
+        })();
+    config.agent = found;
+  }
+  if ('pubkey' in parsed) {
+    config.pinnedFingerprint = config.pubkey
+      ? fingerprint(parseAuthorizedKey(config.pubkey).key.blob)
+      : null;
+  }
+  if ('namespaces' in parsed) {
+    const ns = config.namespaces.length ? config.namespaces : [config.namespace];
+    config.namespaces = ns.includes(config.namespace) ? ns : [config.namespace, ...ns];
+  }
+  if ('allowedHosts' in parsed) onHostsChanged();
+  return result;
+}

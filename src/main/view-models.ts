@@ -1,0 +1,109 @@
+// Core state → the plain view data the IPC contract carries. No decisions here: the
+// broker, token store and config decide; this only shapes what the windows show.
+import type { ApprovalBroker, Grant, PendingRequest } from '../core/approval-broker.js';
+import type { AuditRecord } from '../core/audit.js';
+import type { Config } from '../core/config.js';
+import { headline, requestLines } from '../core/request-view.js';
+import type { TokenRecord } from '../core/token-store.js';
+import type {
+  ActivityRecordView,
+  GrantView,
+  PromptView,
+  QueueView,
+  SettingsView,
+  TokenView,
+} from '../ipc-contract.js';
+
+export function promptView(r: PendingRequest, queue: readonly PendingRequest[]): PromptView {
+  return {
+    id: r.id,
+    group: r.group,
+    headline: headline(r.description),
+    lines: requestLines(r),
+    client: r.client.name,
+    keyLabel: r.key.label,
+    fingerprint: r.key.fingerprint,
+    namespace: r.namespace,
+    receivedAt: r.receivedAt,
+    deadline: r.deadline,
+    groupHeadlines: queue
+      .filter((q) => q.group === r.group && q.id !== r.id)
+      .map((q) => headline(q.description)),
+  };
+}
+
+export function queueView(broker: ApprovalBroker, now = Date.now()): QueueView {
+  const q = broker.queue();
+  return {
+    prompts: q.map((r) => promptView(r, q)),
+    grantMinutes: Math.round(broker.grantMs / 60_000),
+    sentAt: now,
+  };
+}
+
+export function activityRecordView(r: AuditRecord): ActivityRecordView {
+  return {
+    time: r.time,
+    client: r.client,
+    what: r.what ?? '—',
+    key: r.key ?? '—',
+    namespace: r.namespace ?? '—',
+    decision: r.decision === 'none' ? '—' : `${r.decision} (${r.decidedBy})`,
+    outcome: r.outcome,
+    status: r.status,
+  };
+}
+
+export function grantView(g: Grant): GrantView {
+  return {
+    id: g.id,
+    client: g.client.name,
+    key: `${g.keyLabel} ${g.fingerprint}`,
+    namespace: g.namespace,
+    expiresAt: g.expiresAt,
+    uses: g.uses,
+    maxUses: g.maxUses,
+  };
+}
+
+export function tokenView(t: TokenRecord, now = Date.now()): TokenView {
+  const state = t.revokedAt
+    ? 'revoked'
+    : t.expiresAt && Date.parse(t.expiresAt) <= now
+      ? 'expired'
+      : 'active';
+  return {
+    name: t.name,
+    state,
+    createdAt: t.createdAt,
+    expiresAt: t.expiresAt,
+    keys: t.keys,
+    namespaces: t.namespaces,
+    gitOnly: t.gitOnly,
+  };
+}
+
+export function formatAddress(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+export function settingsView(config: Config, startAtLogin: boolean): SettingsView {
+  const shadowed: Record<string, string> = {};
+  for (const [k, origin] of Object.entries(config.origin)) {
+    if (origin.startsWith('SSH_AGENT_PROXY_') || origin.startsWith('--')) shadowed[k] = origin;
+  }
+  return {
+    startAtLogin,
+    denyWhenLocked: config.denyWhenLocked,
+    approval: config.approval,
+    grantMinutes: config.grantMinutes,
+    approvalTimeoutSeconds: Math.round(config.approvalTimeout / 1000),
+    addr: formatAddress(config.addr.host, config.addr.port),
+    allowedHosts: config.allowedHosts,
+    upstream: config.upstream ?? '',
+    pubkey: config.pubkey ?? '',
+    namespaces: config.namespaces,
+    shadowed,
+    configDir: config.configDir,
+  };
+}

@@ -1,0 +1,123 @@
+// The approval window: the oldest pending request, "1 of N", who/what/which key, a
+// countdown, Deny / Allow once / Allow for N minutes. Buttons wake only ARM_MS after the
+// request shown changes, so a click or keystroke meant for something else cannot approve.
+// Nothing is focused by default: Enter does nothing until the person tabs to a button.
+import type { Answer, PromptView, QueueView } from '../ipc-contract.js';
+import { bridge, byId, el } from './bridge.js';
+
+export const ARM_MS = 600;
+
+const api = bridge();
+let queue: QueueView = { prompts: [], grantMinutes: 10, sentAt: Date.now() };
+let clockOffset = 0; // main's clock minus ours
+let shownId: string | null = null;
+let armTimer: number | undefined;
+let armed = false;
+
+const buttons = () =>
+  ['deny', 'allow-once', 'allow-grant', 'deny-group', 'allow-group'].map((id) =>
+    byId<HTMLButtonElement>(id),
+  );
+
+function setArmed(on: boolean): void {
+  armed = on;
+  for (const b of buttons()) b.disabled = !on;
+  document.body.dataset.armed = String(on);
+}
+
+function current(): PromptView | undefined {
+  return queue.prompts[0];
+}
+
+function renderCountdown(): void {
+  const p = current();
+  if (!p) return;
+  const now = Date.now() + clockOffset;
+  const total = Math.max(1, p.deadline - p.receivedAt);
+  const left = Math.max(0, p.deadline - now);
+  const bar = byId('bar');
+  (bar.firstElementChild as HTMLElement).style.width = `${(100 * left) / total}%`;
+  bar.classList.toggle('low', left < 10_000);
+  byId('remaining').textContent = `denied in ${Math.ceil(left / 1000)} s`;
+}
+
+function render(): void {
+  const p = current();
+  byId('prompt').hidden = !p;
+  byId('empty').hidden = !!p;
+  if (!p) {
+    shownId = null;
+    document.title = 'SSH Agent Proxy';
+    return;
+  }
+  if (p.id !== shownId) {
+    // A different request is shown: disarm, drop focus, re-arm after a moment.
+    shownId = p.id;
+    setArmed(false);
+    (document.activeElement as HTMLElement | null)?.blur?.();
+    window.clearTimeout(armTimer);
+    armTimer = window.setTimeout(() => setArmed(true), ARM_MS);
+  }
+  document.title = `Approve: ${p.headline}`;
+  byId('position').textContent = `1 of ${queue.prompts.length}`;
+  byId('headline').textContent = p.headline;
+  const dl = byId('details');
+  dl.replaceChildren(
+    ...p.lines.flatMap((l) => [
+      el('dt', { text: l.label }),
+      el('dd', { text: l.value, className: l.label === 'Fingerprint' ? 'fingerprint' : '' }),
+    ]),
+  );
+  byId('allow-grant').textContent = `Allow for ${queue.grantMinutes} minutes`;
+  const others = p.groupHeadlines;
+  byId('group').hidden = others.length === 0;
+  if (others.length) {
+    byId('group-title').textContent =
+      `Also waiting from this client with this key (${others.length}); "Allow for ${queue.grantMinutes} minutes" covers them too:`;
+    const shown = others.slice(0, 8).map((h) => el('li', { text: h }));
+    if (others.length > 8)
+      shown.push(el('li', { text: `…and ${others.length - 8} more`, className: 'muted' }));
+    byId('group-list').replaceChildren(...shown);
+    byId('deny-group').textContent = `Deny all ${others.length + 1}`;
+    byId('allow-group').textContent = `Allow all ${others.length + 1} once`;
+  }
+  renderCountdown();
+}
+
+function answer(a: Answer, wholeGroup = false): void {
+  const p = current();
+  if (!p || !armed) return;
+  setArmed(false); // until the next request is shown and armed
+  void api.invoke('approval:answer', {
+    target: wholeGroup ? { group: p.group } : { id: p.id },
+    answer: a,
+  });
+}
+
+function onQueue(q: QueueView): void {
+  queue = q;
+  clockOffset = q.sentAt - Date.now();
+  render(); // re-arms only if the request shown changed
+}
+
+byId('deny').addEventListener('click', () => answer('deny'));
+byId('allow-once').addEventListener('click', () => answer('allow-once'));
+byId('allow-grant').addEventListener('click', () => answer('allow-for-grant'));
+byId('deny-group').addEventListener('click', () => answer('deny', true));
+byId('allow-group').addEventListener('click', () => answer('allow-once', true));
+
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') {
+    // Esc denies the request shown; denying is always safe, so no arming delay.
+    const p = current();
+    if (p) void api.invoke('approval:answer', { target: { id: p.id }, answer: 'deny' });
+    e.preventDefault();
+  } else if (e.key === 'Enter' && !(e.target instanceof HTMLButtonElement)) {
+    e.preventDefault(); // no default button
+  }
+});
+
+api.on('approval:queue-changed', onQueue);
+setArmed(false);
+void api.invoke('approval:queue').then(onQueue);
+window.setInterval(renderCountdown, 500);
