@@ -94,7 +94,7 @@ function renderActivity(v: ActivityView): void {
         );
         return el('tr', {}, [
           el('td', { text: g.client }),
-          el('td', { text: g.key, className: 'mono' }),
+          el('td', { text: g.key, className: 'mono key', title: g.key }),
           el('td', { text: g.namespace }),
           el('td', { text: time(g.expiresAt) }),
           el('td', { text: g.maxUses === null ? String(g.uses) : `${g.uses} of ${g.maxUses}` }),
@@ -113,7 +113,7 @@ function renderActivity(v: ActivityView): void {
           el('td', { text: time(r.time) }),
           el('td', { text: r.client }),
           el('td', { text: r.what }),
-          el('td', { text: r.key, className: 'mono' }),
+          el('td', { text: r.key, className: 'mono key', title: r.key }),
           el('td', { text: r.decision }),
           el('td', {
             text: `${r.status} ${r.outcome}`,
@@ -211,7 +211,7 @@ byId('settings-form').addEventListener('submit', (e) => {
     result(
       'settings-result',
       r.restartNeeded.length
-        ? `Saved. ${r.restartNeeded.join(', ')} take effect after a restart.`
+        ? `Saved. After a restart: ${r.restartNeeded.join(', ')}.`
         : 'Saved and applied.',
       true,
     );

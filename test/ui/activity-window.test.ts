@@ -1,0 +1,188 @@
+// The activity and settings window in headless Chromium, wired to a real core: what the
+// person changes there reaches the proxy, and what the proxy does shows up there.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { makeKey, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
+import { http, startTestProxy } from '../helpers/proxy.js';
+import { openWindow, SHOTS } from './harness.js';
+
+let dir: string;
+let agent: Agent;
+let key: TestKey;
+
+before(async () => {
+  dir = tempDir();
+  agent = await startAgent(dir);
+  key = await makeKey(dir, 'ed25519', 'ana-laptop');
+  await agent.add(key);
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+const commit = (subject: string) =>
+  Buffer.from(
+    `tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nauthor Ana <ana@example.test> 1700000000 +0000\ncommitter Ana <ana@example.test> 1700000000 +0000\n\n${subject}\n`,
+  );
+
+describe('activity and settings window', () => {
+  it('shows status, recent activity and grants; a grant can be revoked there', async () => {
+    const tp = await startTestProxy({
+      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+    });
+    const h = await openWindow(tp.proxy, 'activity.html');
+    const { page } = h;
+    // Approve one request with a grant through the same handler the approval window uses.
+    const first = http(`${tp.url}/sign`, { method: 'POST', body: commit('Add the activity view') });
+    await page.locator('#status', { hasText: 'Waiting1' }).waitFor();
+    const [req] = tp.proxy.broker.queue();
+    await h.handlers['approval:answer'](
+      { target: { id: req!.id }, answer: 'allow-for-grant' },
+      { senderId: 1 },
+    );
+    assert.equal((await first).status, 200);
+    await http(`${tp.url}/sign`, { method: 'POST', body: commit('Second, under the grant') });
+    await page.locator('#records tbody tr').nth(1).waitFor();
+    const rows = await page.locator('#records tbody tr').allTextContents();
+    assert.match(rows[0]!, /git commit "Second, under the grant".*allowed \(grant\).*200 ok/);
+    assert.match(rows[1]!, /git commit "Add the activity view".*allowed \(person\)/);
+    assert.match((await page.textContent('#status'))!, /reachable · 1 key/);
+    assert.match((await page.textContent('#grants'))!, /local 127\.0\.0\.1.*SHA256:/);
+    await page.screenshot({ path: join(SHOTS, 'activity-light.png'), fullPage: true });
+    await page.click('#grants button:has-text("Revoke")');
+    await page.locator('#no-grants:not([hidden])').waitFor();
+    assert.equal(tp.proxy.broker.grants().length, 0);
+    // Pause from the window: the proxy refuses.
+    await page.click('#pause');
+    await page.locator('#pause', { hasText: 'Resume signing' }).waitFor();
+    assert.equal(
+      (await http(`${tp.url}/sign`, { method: 'POST', body: commit('paused') })).status,
+      503,
+    );
+    await page.click('#pause');
+    await page.locator('#pause', { hasText: 'Pause signing' }).waitFor();
+    assert.equal(tp.proxy.broker.paused, false);
+  });
+
+  it('settings changes reach the core; a bad value is refused naming the setting', async () => {
+    const tp = await startTestProxy({
+      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+    });
+    const h = await openWindow(tp.proxy, 'activity.html', { query: '?tab=settings' });
+    const { page } = h;
+    await page.locator('#agents label', { hasText: 'Configured — reachable, 1 key' }).waitFor();
+    await page.selectOption('#s-approval', 'allow');
+    await page.fill('#s-grantMinutes', '25');
+    await page.fill('#s-approvalTimeoutSeconds', '90');
+    await page.check('#s-startAtLogin');
+    await page.fill('#s-namespaces', 'git, file');
+    await page.click('#save');
+    await page.locator('#settings-result', { hasText: 'Saved' }).waitFor();
+    assert.equal(tp.proxy.broker.policy, 'allow');
+    assert.equal(tp.proxy.broker.grantMs, 25 * 60_000);
+    assert.deepEqual(tp.proxy.config.namespaces, ['git', 'file']);
+    assert.equal(h.loginItem.on, true);
+    const saved = JSON.parse(readFileSync(join(tp.configDir, 'settings.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(saved.approval, 'allow');
+    assert.equal(saved.grantMinutes, '25');
+    // Policy allow now: a request signs without a prompt, in a namespace just allowed.
+    assert.equal(
+      (await http(`${tp.url}/sign?namespace=file`, { method: 'POST', body: 'x' })).status,
+      200,
+    );
+    await page.fill('#s-addr', 'not-an-address');
+    await page.click('#save');
+    await page.locator('#settings-result.error').waitFor();
+    assert.match(
+      (await page.textContent('#settings-result'))!,
+      /settings\.json "addr": "not-an-address" is not HOST:PORT/,
+    );
+    await page.fill('#s-addr', '127.0.0.1:7300');
+    await page.click('#save');
+    await page.locator('#settings-result', { hasText: 'Saved. After a restart: addr.' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'settings-light.png'), fullPage: true });
+  });
+
+  it('tokens: create shows the token once with a copy button; the token works; revoke stops it', async () => {
+    const tp = await startTestProxy({
+      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+    });
+    const h = await openWindow(tp.proxy, 'activity.html', {
+      query: '?tab=tokens',
+      colorScheme: 'dark',
+    });
+    const { page } = h;
+    await page.fill('#t-name', 'devcontainer');
+    await page.fill('#t-keys', key.fingerprint);
+    await page.check('#t-gitOnly');
+    await page.click('#create-token');
+    await page.locator('#new-token:not([hidden])').waitFor();
+    const token = (await page.textContent('#new-token-value'))!;
+    assert.match(token, /^sap_/);
+    await page.click('#copy-token');
+    assert.deepEqual(h.clipboard, [token]);
+    await page.locator('#token-list tbody tr', { hasText: 'devcontainer' }).waitFor();
+    assert.match((await page.textContent('#token-list'))!, /git objects only/);
+    await page.screenshot({ path: join(SHOTS, 'tokens-dark.png'), fullPage: true });
+    assert.equal(
+      (await http(`${tp.url}/sign`, { method: 'POST', body: commit('with token') })).status,
+      401,
+    );
+    const auth = { Authorization: `Bearer ${token}` };
+    assert.equal(
+      (await http(`${tp.url}/sign`, { method: 'POST', body: commit('with token'), headers: auth }))
+        .status,
+      200,
+    );
+    await page.click('#hide-token');
+    assert.equal(await page.textContent('#new-token-value'), '', 'the secret leaves the page');
+    await page.click('#token-list button:has-text("Revoke")');
+    await page.locator('#token-list tbody tr', { hasText: 'revoked' }).waitFor();
+    assert.equal(
+      (
+        await http(`${tp.url}/sign`, {
+          method: 'POST',
+          body: commit('after revoke'),
+          headers: auth,
+        })
+      ).status,
+      401,
+    );
+    // A bad name is refused with a reason.
+    await page.fill('#t-name', 'bad name');
+    await page.click('#create-token');
+    await page.locator('#token-result.error', { hasText: 'not a valid token name' }).waitFor();
+  });
+
+  it('container setup: the exact lines for a token and a runtime', async () => {
+    const tp = await startTestProxy({
+      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+    });
+    tp.proxy.tokens.create('box7');
+    const h = await openWindow(tp.proxy, 'activity.html', { query: '?tab=setup' });
+    const { page } = h;
+    await page.locator('#setup-lines', { hasText: 'SSH_AGENT_PROXY_URL' }).waitFor();
+    await page.selectOption('#setup-runtime', 'podman');
+    await page.locator('#setup-lines', { hasText: 'host.containers.internal' }).waitFor();
+    const lines = (await page.textContent('#setup-lines'))!;
+    assert.ok(
+      lines.includes(
+        `curl -fsS http://host.containers.internal:${tp.proxy.port()}/shim -o /usr/local/bin/ssh-agent-proxy-sign`,
+      ),
+    );
+    assert.ok(
+      lines.includes('git config --global gpg.ssh.program /usr/local/bin/ssh-agent-proxy-sign'),
+    );
+    assert.match(lines, /SSH_AGENT_PROXY_TOKEN=.*the token "box7"/);
+    await page.click('#copy-setup');
+    assert.equal(h.clipboard[0], lines);
+    await page.screenshot({ path: join(SHOTS, 'setup-light.png'), fullPage: true });
+  });
+});
