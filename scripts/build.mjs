@@ -10,7 +10,7 @@ rmSync('dist', { recursive: true, force: true });
 const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', legalComments: 'none' };
 const entries = [
   {
-    entryPoints: ['src/cli/cli.ts'],
+    entryPoints: ['src/cli/bin.ts'],
     outfile: 'dist/cli/cli.js',
     platform: 'node',
     target: 'node20',

@@ -212,13 +212,3 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     throw e;
   }
 }
-
-if (require.main === module) {
-  runCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      err(`unexpected error: ${(e as Error).stack ?? String(e)}`);
-      process.exit(1);
-    },
-  );
-}

@@ -1,0 +1,108 @@
+// The app's two windows, locked down per Electron's security checklist: context isolation,
+// sandbox, no Node, a preload as the only bridge, no navigation, no new windows, no
+// permissions, pages only from the app's own files (each page also carries a strict CSP).
+import type {
+  BrowserWindow as BrowserWindowType,
+  BrowserWindowConstructorOptions,
+  Rectangle,
+  Screen,
+} from 'electron';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ACTIVITY_SIZE, APPROVAL_SIZE, approvalWindowPosition } from './window-geometry.js';
+
+export interface WindowDeps {
+  BrowserWindow: typeof BrowserWindowType;
+  screen: Pick<Screen, 'getCursorScreenPoint' | 'getDisplayNearestPoint'>;
+  distDir: string;
+  isPackaged: boolean;
+  platform: NodeJS.Platform;
+}
+
+export function rendererUrl(distDir: string, page: string): string {
+  return pathToFileURL(join(distDir, 'renderer', page)).href;
+}
+
+function secure(d: WindowDeps): BrowserWindowConstructorOptions['webPreferences'] {
+  return {
+    preload: join(d.distDir, 'preload', 'preload.js'),
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    nodeIntegrationInSubFrames: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    experimentalFeatures: false,
+    webviewTag: false,
+    navigateOnDragDrop: false,
+    spellcheck: false,
+    devTools: !d.isPackaged,
+  };
+}
+
+/** Navigation and window.open are never wanted in these windows. */
+function lockNavigation(win: BrowserWindowType, allowedPrefix: string): void {
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  win.webContents.on('will-navigate', (e, url) => {
+    if (!url.startsWith(allowedPrefix)) e.preventDefault();
+  });
+  win.webContents.on('will-redirect', (e) => e.preventDefault());
+}
+
+export function createApprovalWindow(d: WindowDeps): BrowserWindowType {
+  const win = new d.BrowserWindow({
+    ...APPROVAL_SIZE,
+    show: false,
+    frame: true,
+    resizable: false,
+    minimizable: false,
+    maximizable: false,
+    fullscreenable: false,
+    skipTaskbar: true,
+    alwaysOnTop: true,
+    title: 'Approve signature — SSH Agent Proxy',
+    // macOS: a panel floats over full-screen apps and on every Space without activating the app.
+    ...(d.platform === 'darwin' ? { type: 'panel' } : {}),
+    webPreferences: secure(d),
+  });
+  win.setAlwaysOnTop(true, 'pop-up-menu');
+  win.setVisibleOnAllWorkspaces(true, { visibleOnFullScreen: true });
+  win.setMenuBarVisibility(false);
+  const url = rendererUrl(d.distDir, 'approval.html');
+  lockNavigation(win, url);
+  void win.loadURL(url);
+  return win;
+}
+
+/** Place near the tray when the OS says where it is, else centred where the person is. */
+export function placeApprovalWindow(
+  win: BrowserWindowType,
+  trayBounds: Rectangle | null,
+  d: WindowDeps,
+): void {
+  const display = d.screen.getDisplayNearestPoint(
+    trayBounds && trayBounds.width > 0
+      ? { x: trayBounds.x, y: trayBounds.y }
+      : d.screen.getCursorScreenPoint(),
+  );
+  const { x, y } = approvalWindowPosition(trayBounds, display.workArea);
+  win.setPosition(x, y);
+}
+
+export function createActivityWindow(d: WindowDeps, tab: string): BrowserWindowType {
+  const win = new d.BrowserWindow({
+    ...ACTIVITY_SIZE,
+    minWidth: 600,
+    minHeight: 420,
+    show: false,
+    title: 'SSH Agent Proxy',
+    webPreferences: secure(d),
+  });
+  win.setMenuBarVisibility(false);
+  const url = `${rendererUrl(d.distDir, 'activity.html')}?tab=${encodeURIComponent(tab)}`;
+  lockNavigation(win, rendererUrl(d.distDir, 'activity.html'));
+  void win.loadURL(url);
+  win.once('ready-to-show', () => win.show());
+  return win;
+}

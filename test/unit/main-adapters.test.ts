@@ -1,0 +1,262 @@
+// The Electron main process's logic, in plain Node: menu model, tray icon choice, login
+// items (the Linux .desktop file in a temp HOME), window placement, launch mode, IPC sender
+// and payload checks, and the bundles' requires. Electron itself is never loaded here.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { HANDLE_CHANNELS, type StatusView } from '../../src/ipc-contract.js';
+import {
+  autostartPath,
+  desktopEntry,
+  isAutostartEnabled,
+  setAutostart,
+} from '../../src/main/autostart-linux.js';
+import { IpcPayloadError } from '../../src/main/ipc-handlers.js';
+import { isTrustedSender, registerIpc } from '../../src/main/ipc-main.js';
+import { cliArgs, isCliInvocation } from '../../src/main/launch-mode.js';
+import { menuModel, statusLine } from '../../src/main/menu-model.js';
+import { trayIconPath, trayState, trayTooltip } from '../../src/main/tray-state.js';
+import { approvalWindowPosition, APPROVAL_SIZE } from '../../src/main/window-geometry.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { tempDir } from '../helpers/openssh.js';
+import { ROOT } from '../helpers/proxy.js';
+
+const status = (over: Partial<StatusView> = {}): StatusView => ({
+  url: 'http://127.0.0.1:7221',
+  agentPath: '/run/agent.sock',
+  agentSource: 'SSH_AUTH_SOCK',
+  agentReachable: true,
+  keyCount: 2,
+  paused: false,
+  policy: 'prompt',
+  pending: 0,
+  ...over,
+});
+
+describe('tray state and icons', () => {
+  it('waiting outranks paused outranks unreachable', () => {
+    assert.equal(trayState(status()), 'idle');
+    assert.equal(trayState(status({ agentReachable: false })), 'unreachable');
+    assert.equal(trayState(status({ agentReachable: false, paused: true })), 'paused');
+    assert.equal(trayState(status({ agentReachable: false, paused: true, pending: 1 })), 'waiting');
+    assert.match(trayTooltip('waiting', { pending: 3, url: '' }), /3 requests waiting for you/);
+  });
+
+  it('each OS gets its icon format, and every icon file exists', () => {
+    const assets = join(ROOT, 'assets');
+    for (const state of ['idle', 'waiting', 'paused', 'unreachable'] as const) {
+      const mac = trayIconPath(assets, state, 'darwin');
+      assert.match(mac, /Template\.png$/);
+      for (const p of [
+        mac,
+        mac.replace('.png', '@2x.png'),
+        trayIconPath(assets, state, 'win32'),
+        trayIconPath(assets, state, 'linux'),
+      ]) {
+        assert.ok(existsSync(p), `${p} exists`);
+      }
+      const ico = readFileSync(trayIconPath(assets, state, 'win32'));
+      assert.equal(ico.readUInt16LE(2), 1, 'an ICO file');
+      assert.ok(ico.readUInt16LE(4) >= 3, 'with several sizes');
+      const png = readFileSync(trayIconPath(assets, state, 'linux'));
+      assert.equal(png.readUInt32BE(16), 24, '24 px wide');
+    }
+  });
+});
+
+describe('tray menu model', () => {
+  it('status line, then pending requests, then the fixed items', () => {
+    const prompts = ['a', 'b', 'c', 'd', 'e', 'f'].map((s, i) => ({
+      id: String(i),
+      group: 'g',
+      headline: `Sign git commit "${s}"`,
+      lines: [],
+      client: 'box1',
+      keyLabel: 'ED25519',
+      fingerprint: 'SHA256:x',
+      namespace: 'git',
+      receivedAt: 0,
+      deadline: 0,
+      groupHeadlines: [],
+    }));
+    const m = menuModel({ status: status({ pending: 6 }), prompts, startAtLogin: true });
+    const labels = m.map((i) => (i.type === 'separator' ? '---' : i.label));
+    assert.equal(labels[0], 'Listening on 127.0.0.1:7221 · agent: 2 keys');
+    assert.equal(labels[2], '6 waiting for approval — show…');
+    assert.equal(labels[3], '  box1: Sign git commit "a"');
+    assert.equal(labels[8], '  …and 1 more');
+    assert.deepEqual(labels.slice(-8), [
+      '---',
+      'Recent activity…',
+      'Pause signing',
+      'Start at login',
+      'Settings…',
+      'Open logs folder',
+      '---',
+      'Quit SSH Agent Proxy',
+    ]);
+    const login = m.find((i) => i.type === 'checkbox' && i.action === 'toggle-login');
+    assert.equal(login?.type === 'checkbox' && login.checked, true);
+  });
+
+  it('paused and unreachable states read plainly', () => {
+    const m = menuModel({
+      status: status({ paused: true, agentReachable: false }),
+      prompts: [],
+      startAtLogin: false,
+    });
+    assert.equal(
+      m[0]!.type !== 'separator' && m[0]!.label,
+      'Listening on 127.0.0.1:7221 · agent unreachable',
+    );
+    assert.equal(m[1]!.type !== 'separator' && m[1]!.label, 'Signing is paused');
+    assert.equal(
+      statusLine(status({ agentPath: null })),
+      'Listening on 127.0.0.1:7221 · no agent found',
+    );
+  });
+});
+
+describe('start at login on Linux', () => {
+  it('writes, reads and removes the XDG autostart entry; Exec is the AppImage when there is one', () => {
+    const home = tempDir();
+    const a = { env: {}, home, execPath: '/opt/SSH Agent Proxy/ssh-agent-proxy' };
+    assert.equal(autostartPath(a), join(home, '.config', 'autostart', 'ssh-agent-proxy.desktop'));
+    assert.equal(isAutostartEnabled(a), false);
+    setAutostart(a, true);
+    assert.equal(isAutostartEnabled(a), true, 'reflects the real state, as after a restart');
+    const text = readFileSync(autostartPath(a), 'utf8');
+    assert.match(text, /^Exec="\/opt\/SSH Agent Proxy\/ssh-agent-proxy" --hidden$/m);
+    assert.match(text, /^Type=Application$/m);
+    setAutostart(a, false);
+    assert.equal(isAutostartEnabled(a), false);
+    const appimage = {
+      env: {
+        APPIMAGE: '/home/ana/Apps/SSH-Agent-Proxy.AppImage',
+        XDG_CONFIG_HOME: join(home, 'xdg'),
+      },
+      home,
+      execPath: '/tmp/.mount_SSHxyz/ssh-agent-proxy',
+    };
+    assert.match(
+      desktopEntry(appimage),
+      /^Exec=\/home\/ana\/Apps\/SSH-Agent-Proxy\.AppImage --hidden$/m,
+    );
+    assert.equal(
+      autostartPath(appimage),
+      join(home, 'xdg', 'autostart', 'ssh-agent-proxy.desktop'),
+    );
+  });
+});
+
+describe('approval window placement', () => {
+  const work = { x: 0, y: 25, width: 1440, height: 875 };
+  it('under a tray icon at the top (macOS), over one at the bottom (Windows), on screen', () => {
+    const top = approvalWindowPosition({ x: 1000, y: 0, width: 22, height: 24 }, work);
+    assert.equal(top.y, 33, 'below the menu bar (work area top 25 + margin)');
+    assert.equal(top.x, 1011 - APPROVAL_SIZE.width / 2, 'centred under the icon');
+    const bottom = approvalWindowPosition(
+      { x: 1420, y: 860, width: 24, height: 40 },
+      { x: 0, y: 0, width: 1440, height: 860 },
+    );
+    assert.equal(bottom.x, 1440 - APPROVAL_SIZE.width - 8, 'clamped to the screen edge');
+    assert.equal(bottom.y, 860 - APPROVAL_SIZE.height - 8);
+  });
+  it('centred on the work area when the tray position is unknown (Linux)', () => {
+    assert.deepEqual(approvalWindowPosition(null, work), { x: 490, y: 193 });
+    assert.deepEqual(approvalWindowPosition({ x: 0, y: 0, width: 0, height: 0 }, work), {
+      x: 490,
+      y: 193,
+    });
+  });
+});
+
+describe('launch mode', () => {
+  it('the packaged binary runs the CLI for --console, token, audit, --help, --version', () => {
+    assert.deepEqual(cliArgs(['/opt/app/ssh-agent-proxy', '--console'], false), ['--console']);
+    assert.deepEqual(cliArgs(['electron', '.', 'token', 'list'], true), ['token', 'list']);
+    for (const a of [['--console'], ['token', 'create', 'x'], ['audit'], ['--help'], ['--version']])
+      assert.equal(isCliInvocation(a), true, a.join(' '));
+    for (const a of [[], ['--hidden']]) assert.equal(isCliInvocation(a), false, a.join(' '));
+  });
+});
+
+describe('IPC in main', () => {
+  const policy = {
+    isOwnWindow: (id: number) => id === 7,
+    pageUrlPrefix: 'file:///app/dist/renderer/',
+  };
+
+  it('accepts only our own windows showing our own pages', () => {
+    const ev = (id: number, url: string) => ({ sender: { id }, senderFrame: { url } }) as never;
+    assert.equal(isTrustedSender(ev(7, 'file:///app/dist/renderer/approval.html'), policy), true);
+    assert.equal(isTrustedSender(ev(8, 'file:///app/dist/renderer/approval.html'), policy), false);
+    assert.equal(isTrustedSender(ev(7, 'https://evil.example/'), policy), false);
+    assert.equal(isTrustedSender(ev(7, 'file:///app/dist/renderer-evil/x.html'), policy), false);
+  });
+
+  it('registers every channel; refuses foreign senders and bad payloads before the handler', async () => {
+    const registered = new Map<string, (e: unknown, p: unknown) => Promise<unknown>>();
+    const fakeIpc = {
+      handle: (c: string, fn: never) => void registered.set(c, fn),
+      removeHandler: (c: string) => void registered.delete(c),
+    };
+    let called = 0;
+    const handlers = Object.fromEntries(
+      HANDLE_CHANNELS.map((c) => [
+        c,
+        (p: unknown) => {
+          called++;
+          if (p === 'bad') throw new IpcPayloadError('x: expected an object');
+          return 'ok';
+        },
+      ]),
+    ) as never;
+    const off = registerIpc(fakeIpc as never, handlers, policy, silentLogger);
+    assert.deepEqual([...registered.keys()].sort(), [...HANDLE_CHANNELS].sort());
+    const good = {
+      sender: { id: 7 },
+      senderFrame: { url: 'file:///app/dist/renderer/activity.html' },
+    };
+    assert.equal(await registered.get('activity:get')!(good, undefined), 'ok');
+    await assert.rejects(
+      registered.get('activity:get')!(
+        { sender: { id: 9 }, senderFrame: { url: good.senderFrame.url } },
+        undefined,
+      ),
+      /refused/,
+    );
+    assert.equal(called, 1, 'a foreign sender never reaches the handler');
+    await assert.rejects(
+      registered.get('tokens:create')!(good, 'bad'),
+      /bad payload: x: expected an object/,
+    );
+    off();
+    assert.equal(registered.size, 0);
+  });
+});
+
+describe('bundles', () => {
+  it('the sandboxed preload requires nothing but electron', () => {
+    const text = readFileSync(join(ROOT, 'dist', 'preload', 'preload.js'), 'utf8');
+    const requires = [...text.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(requires)], ['electron']);
+  });
+
+  it('the CLI bundle and the renderer never load electron or Node modules they must not', () => {
+    const cli = readFileSync(join(ROOT, 'dist', 'cli', 'cli.js'), 'utf8');
+    assert.doesNotMatch(cli, /require\(["']electron["']\)/);
+    for (const page of ['approval.js', 'activity.js']) {
+      const js = readFileSync(join(ROOT, 'dist', 'renderer', page), 'utf8');
+      assert.doesNotMatch(js, /require\(/, `${page} has no require`);
+    }
+  });
+
+  it('this test process never loaded electron', () => {
+    const loaded = Object.keys(require.cache).filter((p) =>
+      /node_modules[/\\]electron[/\\]/.test(p),
+    );
+    assert.deepEqual(loaded, []);
+  });
+});
