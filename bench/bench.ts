@@ -86,6 +86,7 @@ async function spawnProxy(env: NodeJS.ProcessEnv, port: number) {
       ...env,
       SSH_AGENT_PROXY_ADDR: `127.0.0.1:${port}`,
       SSH_AGENT_PROXY_LOG_LEVEL: 'warn',
+      SSH_AGENT_PROXY_RATE_LIMIT: '0',
       SSH_AGENT_PROXY_APPROVAL: 'allow',
     },
     stdio: 'ignore',

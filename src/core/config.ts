@@ -47,6 +47,10 @@ export interface Settings {
   auditMaxBytes: number;
   auditKeep: number;
   denyWhenLocked: boolean;
+  headersTimeout: number;
+  maxConnections: number;
+  maxBodyInFlight: number;
+  rateLimit: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -309,6 +313,38 @@ export const SETTINGS: readonly AnySpec[] = [
     parse: boolean,
   },
   {
+    key: 'headersTimeout',
+    env: 'SSH_AGENT_PROXY_HEADERS_TIMEOUT',
+    flag: 'headers-timeout',
+    default: '10',
+    describe: 'Seconds a client has to send its request headers (slow clients are dropped).',
+    parse: seconds(1, 600),
+  },
+  {
+    key: 'maxConnections',
+    env: 'SSH_AGENT_PROXY_MAX_CONNECTIONS',
+    flag: 'max-connections',
+    default: '1024',
+    describe: 'Open HTTP connections at once; connections past it are closed at once.',
+    parse: integer(8, 100_000),
+  },
+  {
+    key: 'maxBodyInFlight',
+    env: 'SSH_AGENT_PROXY_MAX_BODY_IN_FLIGHT',
+    flag: 'max-body-in-flight',
+    default: '64MiB',
+    describe: 'Request-body bytes held at once across all requests (429 busy past it).',
+    parse: bytes,
+  },
+  {
+    key: 'rateLimit',
+    env: 'SSH_AGENT_PROXY_RATE_LIMIT',
+    flag: 'rate-limit',
+    default: '240',
+    describe: 'Sign requests a minute per client (429 rate-limited past it); 0 turns it off.',
+    parse: integer(0, 1_000_000),
+  },
+  {
     key: 'logLevel',
     env: 'SSH_AGENT_PROXY_LOG_LEVEL',
     flag: 'log-level',
@@ -418,6 +454,14 @@ export function loadConfig(inputs: ConfigInputs): Config {
     origin[spec.key] = from;
   }
   const s = values as unknown as Settings;
+  if (s.maxBodyInFlight < s.maxBody) {
+    throw new ConfigError(
+      origin.maxBodyInFlight === 'default'
+        ? 'SSH_AGENT_PROXY_MAX_BODY_IN_FLIGHT'
+        : (origin.maxBodyInFlight as string),
+      `must be at least SSH_AGENT_PROXY_MAX_BODY (${s.maxBody} bytes)`,
+    );
+  }
   if (s.namespaces.length === 0) s.namespaces = [s.namespace];
   else if (!s.namespaces.includes(s.namespace)) s.namespaces.unshift(s.namespace);
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientInfo } from './client.js';
 import { oneLine, ProxyError } from './errors.js';
+import { busy, type ByteBudget } from './limits.js';
 import type { Logger } from './logger.js';
 
 export interface RequestContext {
@@ -50,6 +51,10 @@ export interface HttpHandlerOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Identify the caller from its Authorization header; throws 401 ProxyErrors. */
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
+  /** Body bytes held across all requests. */
+  budget: ByteBudget;
+  /** Throws a 429 ProxyError when a client signs too often. */
+  rateLimit: (client: string) => void;
   /** Called once per request when its answer is sent (or the requester hung up). */
   onFinished?: (
     ctx: RequestContext,
@@ -100,7 +105,13 @@ function sendError(res: ServerResponse, err: ProxyError, close: boolean): void {
 }
 
 /** Read the body within the size limit and deadline; rejects with 413/408 ProxyErrors. */
-function readBody(req: IncomingMessage, maxBody: number, timeoutMs: number): Promise<Buffer> {
+function readBody(
+  req: IncomingMessage,
+  maxBody: number,
+  timeoutMs: number,
+  /** Charge each chunk to the shared budget (when the length was not declared up front). */
+  charge: ((n: number) => boolean) | null,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -116,6 +127,11 @@ function readBody(req: IncomingMessage, maxBody: number, timeoutMs: number): Pro
     }, timeoutMs);
     const onData = (c: Buffer) => {
       size += c.length;
+      if (charge && !charge(c.length)) {
+        cleanup();
+        reject(busy());
+        return;
+      }
       if (size > maxBody) {
         cleanup();
         reject(new ProxyError(413, 'too-large', `the body exceeds the ${maxBody}-byte limit`));
@@ -169,6 +185,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     const url = new URL(req.url ?? '/', 'http://proxy.invalid');
     let status = 500;
     let code = 'ok';
+    let charged = 0;
     let bodyRead = req.method === 'GET' || req.method === 'HEAD';
     try {
       // 1. Browsers are never clients: any page could otherwise POST here.
@@ -232,8 +249,17 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         if (declared > opts.maxBody) {
           throw new ProxyError(413, 'too-large', `the body exceeds the ${opts.maxBody}-byte limit`);
         }
-        // 6. The body, within the limit and the deadline.
-        const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs);
+        opts.rateLimit(ctx.client.name);
+        // 6. The body, within the limit, the shared budget and the deadline. Held bytes are
+        // given back when the answer is sent.
+        let charge: ((n: number) => boolean) | null = null;
+        if (Number.isFinite(declared)) {
+          if (!opts.budget.take(declared)) throw busy();
+          charged = declared;
+        } else {
+          charge = (n) => opts.budget.take(n) && ((charged += n), true);
+        }
+        const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs, charge);
         bodyRead = true;
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
@@ -269,6 +295,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       // A body we did not read must not be parsed as the next request: close instead.
       sendError(res, pe, !bodyRead || req.readableEnded === false);
     } finally {
+      opts.budget.give(charged);
       const ms = (performance.now() - started).toFixed(1);
       const parts = [`${req.method} ${url.pathname}`, `client="${ctx.client.name}"`];
       if (ctx.fingerprint) parts.push(`key=${ctx.fingerprint}`);

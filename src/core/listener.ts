@@ -10,12 +10,38 @@ export class ListenError extends Error {
 
 export const RETRY_MS = 10_000;
 
-function listenOnce(handler: RequestListener, addr: ListenAddress): Promise<Server> {
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  maxConnections: number;
+  /** A socket idle this long is closed (longer than any approval plus signing). */
+  idleTimeoutMs: number;
+}
+
+const DEFAULT_LIMITS: ServerLimits = {
+  headersTimeoutMs: 10_000,
+  maxConnections: 1024,
+  idleTimeoutMs: 300_000,
+};
+
+function listenOnce(
+  handler: RequestListener,
+  addr: ListenAddress,
+  limits: ServerLimits,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
+    // requestTimeout 0: a request may wait minutes for a person; the body has its own
+    // deadline (http-server.ts) and the headers this one, checked every second.
     const server = createServer(
-      { requestTimeout: 0, headersTimeout: 15_000, keepAliveTimeout: 5_000 },
+      {
+        requestTimeout: 0,
+        headersTimeout: limits.headersTimeoutMs,
+        keepAliveTimeout: 5_000,
+        connectionsCheckingInterval: 1_000,
+      },
       handler,
     );
+    server.maxConnections = limits.maxConnections;
+    server.setTimeout(limits.idleTimeoutMs, (sock) => sock.destroy());
     server.once('error', reject);
     server.listen({ host: addr.host, port: addr.port, exclusive: true }, () => {
       server.off('error', reject);
@@ -49,6 +75,7 @@ export async function listen(
   handler: RequestListener,
   addr: ListenAddress,
   log: Logger,
+  limits: ServerLimits = DEFAULT_LIMITS,
 ): Promise<Listening> {
   const bound = (s: Server, host: string): ListenAddress => {
     const a = s.address();
@@ -56,7 +83,7 @@ export async function listen(
   };
   const listeners: (() => void)[] = [];
   try {
-    const server = await listenOnce(handler, addr);
+    const server = await listenOnce(handler, addr, limits);
     const cur = bound(server, addr.host);
     return {
       servers: () => [server],
@@ -71,7 +98,7 @@ export async function listen(
   const fallbackAddr = { host: '127.0.0.1', port: addr.port };
   let active: Server;
   try {
-    active = await listenOnce(handler, fallbackAddr);
+    active = await listenOnce(handler, fallbackAddr, limits);
   } catch (err) {
     throw explain(fallbackAddr, err as NodeJS.ErrnoException);
   }
@@ -81,7 +108,7 @@ export async function listen(
   );
   let closed = false;
   const timer = setInterval(() => {
-    listenOnce(handler, { host: addr.host, port: cur.port }).then(
+    listenOnce(handler, { host: addr.host, port: cur.port }, limits).then(
       (server) => {
         if (closed) return void server.close();
         clearInterval(timer);

@@ -14,6 +14,7 @@ import { allowedHostHeaders } from './host-guard.js';
 import { createHttpHandler, type ProxyApi, type RequestContext } from './http-server.js';
 import { parseKeySpec, type KeyPolicy } from './key-selection.js';
 import { authorizedKeyLine, keyLabel } from './keys.js';
+import { ByteBudget, RateLimiter } from './limits.js';
 import { listen } from './listener.js';
 import { applySettings, type ApplyResult } from './live-settings.js';
 import type { SettingsValues } from './settings-file.js';
@@ -261,6 +262,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     for (const fn of activity) fn(rec);
   };
 
+  const rateLimiter = new RateLimiter(config.rateLimit);
   let hosts = new Set<string>();
   const inFlight = new Set<ServerResponse>();
   const handle = createHttpHandler({
@@ -271,13 +273,19 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     allowedHosts: () => hosts,
     authenticate,
     onFinished,
+    budget: new ByteBudget(config.maxBodyInFlight),
+    rateLimit: (client) => rateLimiter.check(client),
   });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
     res.on('close', () => inFlight.delete(res));
     void handle(req, res);
   };
-  const listening = await listen(handler, config.addr, log);
+  const listening = await listen(handler, config.addr, log, {
+    headersTimeoutMs: config.headersTimeout,
+    maxConnections: config.maxConnections,
+    idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
+  });
   const refreshHosts = () => {
     const cur = listening.current();
     hosts = allowedHostHeaders(cur.host, cur.port, config.allowedHosts);

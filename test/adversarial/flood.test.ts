@@ -1,0 +1,195 @@
+// Floods and stalls against the proxy in its own process, loopback only, every loop
+// bounded in count and time: held connections, slowloris headers and bodies, declared
+// huge bodies, a client that never reads, 10,000 bad tokens. The proxy stays up, its
+// memory stays bounded, /healthz keeps answering and a legitimate /sign still works.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { makeKey, onCleanup, run, startAgent, tempDir } from '../helpers/openssh.js';
+import { CLI, http, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
+
+let proxy: ConsoleProxy;
+let port: number;
+let token: string;
+const auth = () => ({ Authorization: `Bearer ${token}` });
+
+before(async () => {
+  const dir = tempDir();
+  const agent = await startAgent(dir);
+  await agent.add(await makeKey(dir, 'ed25519'));
+  const cfg = join(dir, 'cfg');
+  token = (
+    await run(process.execPath, [CLI, 'token', 'create', 'legit', '--config-dir', cfg])
+  ).stdout
+    .trim()
+    .split('\n')
+    .at(-1)!;
+  proxy = await spawnConsole({
+    SSH_AUTH_SOCK: agent.sock,
+    SSH_AGENT_PROXY_CONFIG_DIR: cfg,
+    SSH_AGENT_PROXY_HEADERS_TIMEOUT: '2',
+    SSH_AGENT_PROXY_BODY_TIMEOUT: '2',
+  });
+  port = Number(new URL(proxy.url).port);
+});
+
+function rssMb(): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proxy.child.pid}/status`, 'utf8'));
+  return Number(m![1]) / 1024;
+}
+
+function open(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+    onCleanup(() => s.destroy());
+  });
+}
+
+/** Resolves with what the server sent once it closes the socket (or `limitMs` passes). */
+function untilClosed(s: Socket, limitMs: number): Promise<{ closed: boolean; data: string }> {
+  return new Promise((resolve) => {
+    let data = '';
+    s.on('data', (c: Buffer) => (data += c));
+    const timer = setTimeout(() => resolve({ closed: false, data }), limitMs);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, data });
+    });
+  });
+}
+
+async function healthy(): Promise<void> {
+  const h = await http(`${proxy.url}/healthz`);
+  assert.equal(h.status, 200);
+}
+
+async function legitSign(): Promise<void> {
+  const r = await http(`${proxy.url}/sign`, { method: 'POST', body: 'legit', headers: auth() });
+  assert.equal(r.status, 200, r.text);
+}
+
+describe('floods and stalls', () => {
+  it('1,000 concurrent connections that never finish their headers: healthz and /sign still work, then they are dropped', async () => {
+    const socks = await Promise.all(Array.from({ length: 1000 }, () => open()));
+    for (const s of socks) s.write(`POST /sign HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    await healthy();
+    await legitSign();
+    const ends = await Promise.all(socks.map((s) => untilClosed(s, 15_000)));
+    assert.equal(
+      ends.filter((e) => e.closed).length,
+      1000,
+      'every stalled connection was dropped by the headers deadline',
+    );
+    await healthy();
+  });
+
+  it('slowloris: headers trickled byte by byte are cut off; a stalled body gets 408', async () => {
+    const s = await open();
+    const line = `GET /publickey HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Slow: `;
+    s.write(line);
+    const trickle = setInterval(() => s.writable && s.write('a'), 300);
+    const headersEnd = await untilClosed(s, 10_000);
+    clearInterval(trickle);
+    assert.equal(headersEnd.closed, true);
+    assert.match(headersEnd.data, /^HTTP\/1\.1 408 |^$/);
+
+    const b = await open();
+    b.write(
+      `POST /sign HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Length: 100\r\n\r\nabc`,
+    );
+    const bodyEnd = await untilClosed(b, 10_000);
+    assert.equal(bodyEnd.closed, true);
+    assert.match(bodyEnd.data, /^HTTP\/1\.1 408 [\s\S]*body-timeout: /);
+    await legitSign();
+  });
+
+  it('1,000 clients declaring 16 MiB bodies: all but a few are refused at once (429 busy), memory stays bounded', async () => {
+    const before = rssMb();
+    const socks = await Promise.all(Array.from({ length: 1000 }, () => open()));
+    for (const s of socks) {
+      s.write(
+        `POST /sign HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Length: ${16 << 20}\r\n\r\n`,
+      );
+      s.write(Buffer.alloc(1024, 0x61));
+    }
+    const ends = await Promise.all(socks.map((s) => untilClosed(s, 15_000)));
+    // 429: `busy` (the shared byte budget) or, past 240 a minute, `rate-limited`.
+    const busy = ends.filter((e) =>
+      /^HTTP\/1\.1 429 [\s\S]*(busy|rate-limited): /.test(e.data),
+    ).length;
+    const timedOut = ends.filter((e) => /^HTTP\/1\.1 408 /.test(e.data)).length;
+    // Refused while the client was still sending: the answer may be lost to a TCP reset.
+    const reset = ends.filter((e) => e.closed && e.data === '').length;
+    assert.equal(
+      ends.filter((e) => / 200 /.test(e.data.split('\r\n')[0] ?? '')).length,
+      0,
+      'none was signed',
+    );
+    const other = ends.filter(
+      (e) => !(/^HTTP\/1\.1 (429|408) /.test(e.data) || (e.closed && e.data === '')),
+    );
+    assert.equal(
+      busy + timedOut + reset,
+      1000,
+      `each was refused or cut off: ${JSON.stringify(other.slice(0, 3))}`,
+    );
+    assert.ok(timedOut <= 4, `at most 64 MiB / 16 MiB = 4 bodies were admitted (${timedOut})`);
+    assert.ok(
+      ends.some((e) => /busy: too much request data is in flight/.test(e.data)),
+      'the byte budget refused some',
+    );
+    const after = rssMb();
+    assert.ok(after < before + 150, `RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB`);
+    await healthy();
+    await legitSign();
+  });
+
+  it('a client that pipelines requests and never reads the answers does not grow memory without bound', async () => {
+    const before = rssMb();
+    const s = await open();
+    s.pause(); // never read
+    const req = `GET /shim HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
+    for (let i = 0; i < 5_000; i++) if (!s.write(req)) break;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const after = rssMb();
+    assert.ok(after < before + 100, `RSS ${before.toFixed(0)} → ${after.toFixed(0)} MB`);
+    s.destroy();
+    await healthy();
+  });
+
+  it('10,000 requests with bad tokens: all 401, and the proxy stays up', async () => {
+    const agent = new HttpAgent({ keepAlive: true, maxSockets: 32 });
+    let unauthorized = 0;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < 10_000) {
+          const i = next++;
+          const r = await http(`${proxy.url}/sign`, {
+            method: 'POST',
+            body: 'x',
+            headers: { Authorization: `Bearer sap_guess${i}` },
+            agent,
+          });
+          if (r.status === 401) unauthorized++;
+        }
+      }),
+    );
+    agent.destroy();
+    assert.equal(unauthorized, 10_000);
+    await healthy();
+    await legitSign();
+    assert.ok(rssMb() < 200, `RSS ${rssMb().toFixed(0)} MB`);
+  });
+
+  it('nothing secret reached the log: no token, no payload', () => {
+    const log = proxy.stderr();
+    assert.ok(!log.includes(token), 'the token is not logged');
+    assert.ok(!log.includes('sap_guess'), 'presented tokens are not logged');
+    assert.doesNotMatch(log, /legit\b(?!")/);
+  });
+});
