@@ -192,6 +192,24 @@ describe('git through the shim and the console proxy', () => {
     );
   });
 
+  it("a token reaches the proxy in a header, never on curl's command line", async () => {
+    const s = sandbox('sb7');
+    const argvLog = join(s.home, 'curl-argv');
+    const wrapper = join(s.home, 'curl-wrapper');
+    writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$@" >> '${argvLog}'\nexec curl "$@"\n`, {
+      mode: 0o755,
+    });
+    const token = 'sap_' + 'T'.repeat(43);
+    const r = await run(SHIM, ['-Y', 'sign', '-n', 'git', '-f', first.pub], {
+      env: { ...s.env, SSH_AGENT_PROXY_CURL: wrapper, SSH_AGENT_PROXY_TOKEN: token },
+      input: 'x',
+    });
+    // No tokens exist on this proxy, so a presented (unknown) token is refused: it was sent.
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad-token: .* \(HTTP 401\)/);
+    assert.ok(!readFileSync(argvLog, 'utf8').includes(token), "the token is not in curl's argv");
+  });
+
   it('the console proxy logged one line per request, with no signed bytes', () => {
     const log = proxy.stderr();
     assert.match(
