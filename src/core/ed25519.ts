@@ -1,6 +1,6 @@
 // Ed25519 verification: node:crypto when the runtime has it (~100× faster), tweetnacl
 // otherwise. Probed once, against RFC 8032's first test vector.
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import nacl from 'tweetnacl';
 
 export type Ed25519Impl = 'node' | 'tweetnacl';
@@ -14,11 +14,16 @@ const RFC8032_SIG = Buffer.from(
   'hex',
 );
 
+const keys = new Map<string, KeyObject>();
+
 function nodeVerify(pk: Buffer, msg: Buffer, sig: Buffer): boolean {
-  const key = createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: pk.toString('base64url') },
-    format: 'jwk',
-  });
+  const id = pk.toString('base64url');
+  let key = keys.get(id);
+  if (!key) {
+    if (keys.size >= 256) keys.clear(); // public keys only; bounded
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: id }, format: 'jwk' });
+    keys.set(id, key);
+  }
   return verify(null, msg, key, sig);
 }
 

@@ -111,7 +111,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     client.tokenName ? tokens.usable().find((t) => t.name === client.tokenName) : undefined;
 
   const authenticate = (authorization: string | undefined, address: string): ClientInfo => {
-    refreshTokens();
+    // A presented token is checked against the file as it is now (a revocation applies to
+    // the very next request); without one, the 500 ms poll keeps `required` current.
+    if (authorization !== undefined) refreshTokens();
     if (authorization === undefined) {
       if (tokens.required) {
         throw new ProxyError(

@@ -38,14 +38,30 @@ export function signFlags(key: PublicKey): number {
   return key.signing?.kind === 'rsa' ? RSA_SHA2_512_FLAG : 0;
 }
 
+// Public keys parsed into KeyObjects, by wire blob: public, so safe to keep, and it saves
+// an import per signature. Bounded; cleared when full.
+const keyCache = new Map<string, KeyObject>();
+function cachedKey(id: Buffer, make: () => KeyObject): KeyObject {
+  const k = id.toString('base64');
+  let key = keyCache.get(k);
+  if (!key) {
+    if (keyCache.size >= 256) keyCache.clear();
+    key = make();
+    keyCache.set(k, key);
+  }
+  return key;
+}
+
 function ecKey(curve: EcCurve, q: Buffer): KeyObject {
   const { jwk, size } = CURVE[curve];
   if (q.length !== 1 + 2 * size || q[0] !== 0x04) {
     throw new SignatureCheckError('ecdsa public point is not an uncompressed point');
   }
-  const x = q.subarray(1, 1 + size).toString('base64url');
-  const y = q.subarray(1 + size).toString('base64url');
-  return createPublicKey({ key: { kty: 'EC', crv: jwk, x, y }, format: 'jwk' });
+  return cachedKey(q, () => {
+    const x = q.subarray(1, 1 + size).toString('base64url');
+    const y = q.subarray(1 + size).toString('base64url');
+    return createPublicKey({ key: { kty: 'EC', crv: jwk, x, y }, format: 'jwk' });
+  });
 }
 
 /** SSH's ECDSA signature (mpint r, mpint s) to IEEE P1363 (r‖s, fixed width). */
@@ -66,10 +82,12 @@ function verifyRsa(s: { e: Buffer; n: Buffer }, data: Buffer, sig: Buffer): bool
   if (sig.length > s.n.length) return false;
   const padded = Buffer.alloc(s.n.length);
   sig.copy(padded, s.n.length - sig.length);
-  const key = createPublicKey({
-    key: { kty: 'RSA', n: s.n.toString('base64url'), e: s.e.toString('base64url') },
-    format: 'jwk',
-  });
+  const key = cachedKey(Buffer.concat([s.e, s.n]), () =>
+    createPublicKey({
+      key: { kty: 'RSA', n: s.n.toString('base64url'), e: s.e.toString('base64url') },
+      format: 'jwk',
+    }),
+  );
   return verify('sha512', data, { key, padding: constants.RSA_PKCS1_PADDING }, padded);
 }
 
