@@ -145,9 +145,10 @@ describe('approval window', () => {
     await waitFor(() => pending(tp) === 3, 5_000, 'three pending');
     await page.locator('#position', { hasText: '1 of 3' }).waitFor();
     const groupText = (await page.textContent('#group'))!;
-    assert.match(groupText, /Also waiting from this client with this key \(2\)/);
-    assert.match(groupText, /Sign git commit "Two"/);
-    assert.match(groupText, /Sign git commit "Three"/);
+    const shown = `headline ${await page.textContent('#headline')}; group ${groupText}; broker ${tp.proxy.broker.queue().map((r) => r.description.kind === 'commit' && r.description.subject)}`;
+    assert.match(groupText, /Also waiting from this client with this key \(2\)/, shown);
+    assert.match(groupText, /Sign git commit "Two"/, shown);
+    assert.match(groupText, /Sign git commit "Three"/, shown);
     await waitArmed(page);
     await page.screenshot({ path: join(SHOTS, 'approval-queue.png') });
     const box = (await page.locator('#allow-once').boundingBox())!;
