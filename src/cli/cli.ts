@@ -1,31 +1,17 @@
 // `ssh-agent-proxy`: `--console` (the proxy headless, in plain Node or under Electron),
 // and the `token` and `audit` subcommands.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ReadStream } from 'node:tty';
 import { formatAudit, readAudit } from '../core/audit.js';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { ed25519Impl } from '../core/ed25519.js';
 import { ListenError } from '../core/listener.js';
-import { startProxy } from '../core/proxy.js';
 import { parseDuration, TokenError, TokenStore } from '../core/token-store.js';
-import { auditFiles, auditFileSink } from '../log/audit-file.js';
+import { auditFiles } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
 import { parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
+import { startConfiguredProxy } from './start.js';
 import { TerminalPrompter } from './terminal-prompter.js';
-
-/** The shim ships beside the app: scripts/ in a checkout, resources/ in a packaged app. */
-export function findShim(): string {
-  const resources = (process as { resourcesPath?: string }).resourcesPath;
-  const candidates = [
-    join(__dirname, '..', '..', 'scripts', 'ssh-agent-proxy-sign'),
-    ...(resources ? [join(resources, 'ssh-agent-proxy-sign')] : []),
-  ];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`the container shim is missing (looked in ${candidates.join(', ')})`);
-  return found;
-}
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`ssh-agent-proxy: ${s}\n`);
@@ -84,15 +70,7 @@ async function consoleCommand(config: Config): Promise<number> {
   const log = consoleLogger(config.configDir, config.logLevel);
   let proxy;
   try {
-    proxy = await startProxy({
-      config,
-      log,
-      shimText: readFileSync(findShim(), 'utf8'),
-      audit: auditFileSink(config.configDir, {
-        maxBytes: config.auditMaxBytes,
-        keep: config.auditKeep,
-      }),
-    });
+    proxy = await startConfiguredProxy(config, log);
   } catch (e) {
     if (e instanceof ConfigError) {
       err(e.message);

@@ -15,13 +15,11 @@ import {
   shell,
   Tray,
 } from 'electron';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findShim, runCli } from '../cli/cli.js';
+import { runCli } from '../cli/cli.js';
+import { startConfiguredProxy } from '../cli/start.js';
 import { ConfigError, loadConfig } from '../core/config.js';
 import { ListenError } from '../core/listener.js';
-import { startProxy } from '../core/proxy.js';
-import { auditFileSink } from '../log/audit-file.js';
 import { cliArgs, isCliInvocation } from './launch-mode.js';
 import { loginItem } from './login-item.js';
 import { mainLogger } from './main-log.js';
@@ -46,15 +44,7 @@ async function startTray(): Promise<void> {
   const log = mainLogger(config.configDir, config.logLevel);
   let proxy;
   try {
-    proxy = await startProxy({
-      config,
-      log,
-      shimText: readFileSync(findShim(), 'utf8'),
-      audit: auditFileSink(config.configDir, {
-        maxBytes: config.auditMaxBytes,
-        keep: config.auditKeep,
-      }),
-    });
+    proxy = await startConfiguredProxy(config, log);
   } catch (err) {
     if (err instanceof ConfigError) return fail('SSH Agent Proxy: invalid setting', err.message, 2);
     if (err instanceof ListenError) return fail('SSH Agent Proxy cannot start', err.message, 1);

@@ -10,7 +10,7 @@ import type { Logger } from '../../src/core/logger.js';
 import { makeKey, onCleanup, startAgent, tempDir } from '../helpers/openssh.js';
 import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
-import { CHROMIUM } from '../ui/harness.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../ui/harness.js';
 
 let relay: RecordingRelay;
 let tp: TestProxy;
@@ -54,17 +54,7 @@ before(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // evil.test resolves to this machine, as a rebinding attacker's name would.
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--host-resolver-rules=MAP evil.test 127.0.0.1',
-    ],
+    args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP evil.test 127.0.0.1'],
   });
   onCleanup(() => browser.close());
 });

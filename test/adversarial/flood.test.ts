@@ -8,8 +8,9 @@ import { Agent as HttpAgent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { makeKey, onCleanup, run, startAgent, tempDir } from '../helpers/openssh.js';
-import { CLI, http, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
+import { makeKey, onCleanup, startAgent, tempDir } from '../helpers/openssh.js';
+import { createToken } from '../helpers/fixtures.js';
+import { http, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 
 let proxy: ConsoleProxy;
 let port: number;
@@ -21,12 +22,7 @@ before(async () => {
   const agent = await startAgent(dir);
   await agent.add(await makeKey(dir, 'ed25519'));
   const cfg = join(dir, 'cfg');
-  token = (
-    await run(process.execPath, [CLI, 'token', 'create', 'legit', '--config-dir', cfg])
-  ).stdout
-    .trim()
-    .split('\n')
-    .at(-1)!;
+  token = await createToken(cfg, 'legit');
   proxy = await spawnConsole({
     SSH_AUTH_SOCK: agent.sock,
     SSH_AGENT_PROXY_CONFIG_DIR: cfg,

@@ -21,6 +21,7 @@ import {
   type TestKey,
 } from '../helpers/openssh.js';
 import { http, SHIM, startTestProxy, type TestProxy, CLI } from '../helpers/proxy.js';
+import { createToken } from '../helpers/fixtures.js';
 import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
 
 const SIGN_REQUEST = 13;
@@ -187,12 +188,7 @@ describe('approval, end to end', () => {
   it('the audit log gets one JSON line per request, with no payload and no token', async () => {
     const cfg = tempDir('sap-cfg-');
     mkdirSync(cfg, { recursive: true });
-    const token = (
-      await run(process.execPath, [CLI, 'token', 'create', 'box1', '--config-dir', cfg])
-    ).stdout
-      .trim()
-      .split('\n')
-      .at(-1)!;
+    const token = await createToken(cfg, 'box1');
     const p = await proxyWith({ SSH_AGENT_PROXY_CONFIG_DIR: cfg }, true);
     const auth = { Authorization: `Bearer ${token}` };
     const ok = http(`${p.url}/sign`, { method: 'POST', body: COMMIT, headers: auth });
@@ -243,14 +239,16 @@ describe('approval, end to end', () => {
 describe('client tokens', () => {
   it('missing, wrong, revoked, and limited to another key or namespace → 401/403', async () => {
     const cfg = tempDir('sap-cfg-');
-    const create = async (...args: string[]) => {
-      const r = await run(process.execPath, [CLI, 'token', 'create', ...args, '--config-dir', cfg]);
-      assert.equal(r.code, 0, r.stderr);
-      return r.stdout.trim().split('\n').at(-1)!;
-    };
-    const good = await create('good');
-    const limited = await create('limited', '--key', key2.fingerprint, '--namespace', 'git');
-    const doomed = await create('doomed');
+    const good = await createToken(cfg, 'good');
+    const limited = await createToken(
+      cfg,
+      'limited',
+      '--key',
+      key2.fingerprint,
+      '--namespace',
+      'git',
+    );
+    const doomed = await createToken(cfg, 'doomed');
     const p = await proxyWith({
       SSH_AGENT_PROXY_CONFIG_DIR: cfg,
       SSH_AGENT_PROXY_APPROVAL: 'allow',
@@ -322,12 +320,7 @@ describe('client tokens', () => {
 
   it("revoking from the CLI drops the running proxy's grants and pending prompts at once", async () => {
     const cfg = tempDir('sap-cfg-');
-    const token = (
-      await run(process.execPath, [CLI, 'token', 'create', 'sbx', '--config-dir', cfg])
-    ).stdout
-      .trim()
-      .split('\n')
-      .at(-1)!;
+    const token = await createToken(cfg, 'sbx');
     const p = await proxyWith({ SSH_AGENT_PROXY_CONFIG_DIR: cfg });
     const auth = { Authorization: `Bearer ${token}` };
     const first = http(`${p.url}/sign`, { method: 'POST', body: COMMIT, headers: auth });
@@ -394,12 +387,7 @@ describe('client tokens', () => {
 describe('git through the shim with one grant', () => {
   it('20 signed commits in a loop → one prompt, 20 verified commits', async () => {
     const cfg = tempDir('sap-cfg-');
-    const token = (
-      await run(process.execPath, [CLI, 'token', 'create', 'rebase-box', '--config-dir', cfg])
-    ).stdout
-      .trim()
-      .split('\n')
-      .at(-1)!;
+    const token = await createToken(cfg, 'rebase-box');
     const p = await proxyWith({ SSH_AGENT_PROXY_CONFIG_DIR: cfg });
     // Answers the first prompt with "allow for 10 minutes", and any later one with deny.
     p.proxy.broker.attach({

@@ -1,6 +1,6 @@
 // HTTP behaviour of the routes: status codes, one-line error bodies, limits, keep-alive.
 import assert from 'node:assert/strict';
-import { Agent as HttpAgent, request } from 'node:http';
+import { Agent as HttpAgent, request, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -64,42 +64,15 @@ describe('routes', () => {
     oneLine(res.text, 'empty-body');
   });
 
-  it('too large by Content-Length → 413 before the body is read', async () => {
-    // Declare 1 MiB but send nothing: the answer must come without waiting for the body.
-    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+  /** POST /sign with `headers`, writing the body with `send`; resolves with the answer. */
+  function streamingPost(
+    headers: Record<string, string>,
+    send: (req: ClientRequest) => void,
+  ): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
       const u = new URL(`${url}/sign`);
       const req = request(
-        {
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'POST',
-          headers: { 'Content-Length': String(1 << 20) },
-        },
-        (r) => {
-          let t = '';
-          r.on('data', (c: Buffer) => (t += c));
-          r.on('end', () => resolve({ status: r.statusCode!, text: t }));
-        },
-      );
-      req.on('error', reject);
-      req.flushHeaders();
-    });
-    assert.equal(res.status, 413);
-    oneLine(res.text, 'too-large');
-  });
-
-  it('too large while streaming (chunked, no Content-Length) → 413', async () => {
-    const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const u = new URL(`${url}/sign`);
-      const req = request(
-        {
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'POST',
-          headers: { 'Transfer-Encoding': 'chunked' },
-        },
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers },
         (r) => {
           let t = '';
           r.on('data', (c: Buffer) => (t += c));
@@ -107,6 +80,22 @@ describe('routes', () => {
         },
       );
       req.on('error', () => {}); // the proxy may close while we still write
+      send(req);
+      setTimeout(() => reject(new Error('no answer')), 5_000).unref();
+    });
+  }
+
+  it('too large by Content-Length → 413 before the body is read', async () => {
+    // Declare 1 MiB but send nothing: the answer must come without waiting for the body.
+    const res = await streamingPost({ 'Content-Length': String(1 << 20) }, (req) =>
+      req.flushHeaders(),
+    );
+    assert.equal(res.status, 413);
+    oneLine(res.text, 'too-large');
+  });
+
+  it('too large while streaming (chunked, no Content-Length) → 413', async () => {
+    const res = await streamingPost({ 'Transfer-Encoding': 'chunked' }, (req) => {
       const chunk = Buffer.alloc(16 * 1024, 1);
       let sent = 0;
       const pump = () => {
@@ -117,7 +106,6 @@ describe('routes', () => {
         req.end();
       };
       pump();
-      setTimeout(() => reject(new Error('no answer')), 5_000).unref();
     });
     assert.equal(res.status, 413);
     oneLine(res.text, 'too-large');

@@ -5,16 +5,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import {
-  makeKey,
-  onCleanup,
-  run,
-  startAgent,
-  tempDir,
-  waitFor,
-  type Agent,
-  type TestKey,
-} from '../helpers/openssh.js';
+import { agentWithKey, commitObject } from '../helpers/fixtures.js';
+import { onCleanup, run, waitFor, type Agent, type TestKey } from '../helpers/openssh.js';
 import { CLI, http } from '../helpers/proxy.js';
 
 let dir: string;
@@ -22,16 +14,11 @@ let agent: Agent;
 let key: TestKey;
 
 before(async () => {
-  dir = tempDir();
-  agent = await startAgent(dir);
-  key = await makeKey(dir, 'ed25519');
-  await agent.add(key);
+  ({ dir, agent, key } = await agentWithKey());
 });
 
 const COMMIT = (subject: string) =>
-  Buffer.from(
-    `tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nauthor Ana <ana@example.test> 1700000000 +0000\ncommitter Ana <ana@example.test> 1700000000 +0000\n\n${subject}\n`,
-  );
+  commitObject(subject, { author: 'Ana <ana@example.test>', parent: null });
 
 interface Terminal {
   child: ChildProcessWithoutNullStreams;

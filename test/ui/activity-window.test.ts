@@ -4,26 +4,21 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { makeKey, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
+import { agentWithKey, commitObject } from '../helpers/fixtures.js';
+import type { Agent, TestKey } from '../helpers/openssh.js';
 import { http, startTestProxy } from '../helpers/proxy.js';
 import { openWindow, SHOTS } from './harness.js';
 
-let dir: string;
 let agent: Agent;
 let key: TestKey;
 
 before(async () => {
-  dir = tempDir();
-  agent = await startAgent(dir);
-  key = await makeKey(dir, 'ed25519', 'ana-laptop');
-  await agent.add(key);
+  ({ agent, key } = await agentWithKey('ed25519', 'ana-laptop'));
   mkdirSync(SHOTS, { recursive: true });
 });
 
 const commit = (subject: string) =>
-  Buffer.from(
-    `tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nauthor Ana <ana@example.test> 1700000000 +0000\ncommitter Ana <ana@example.test> 1700000000 +0000\n\n${subject}\n`,
-  );
+  commitObject(subject, { author: 'Ana <ana@example.test>', parent: null });
 
 describe('activity and settings window', () => {
   it('shows status, recent activity and grants; a grant can be revoked there', async () => {

@@ -6,15 +6,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import {
-  makeKey,
-  run,
-  startAgent,
-  tempDir,
-  waitFor,
-  type Agent,
-  type TestKey,
-} from '../helpers/openssh.js';
+import { agentWithKey, commitObject } from '../helpers/fixtures.js';
+import { run, waitFor, type Agent, type TestKey } from '../helpers/openssh.js';
 import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { openWindow, SHOTS, type UiHarness } from './harness.js';
 
@@ -23,17 +16,11 @@ let agent: Agent;
 let key: TestKey;
 
 before(async () => {
-  dir = tempDir();
-  agent = await startAgent(dir);
-  key = await makeKey(dir, 'ed25519', 'ana-laptop');
-  await agent.add(key);
+  ({ dir, agent, key } = await agentWithKey('ed25519', 'ana-laptop'));
   mkdirSync(SHOTS, { recursive: true });
 });
 
-const commit = (subject: string) =>
-  Buffer.from(
-    `tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nparent 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b\nauthor Ana Example <ana@example.test> 1700000000 +0100\ncommitter Ana Example <ana@example.test> 1700000000 +0100\n\n${subject}\n`,
-  );
+const commit = (subject: string) => commitObject(subject);
 
 /** A real `curl` POST, as a sandbox would send it. */
 function curlSign(url: string, body: Buffer): Promise<{ status: number; body: string }> {

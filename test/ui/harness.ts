@@ -16,6 +16,17 @@ import { ROOT } from '../helpers/proxy.js';
 
 import { APPROVAL_SIZE } from '../../src/main/window-geometry.js';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Headless, no network chatter: this machine reaches nothing but loopback. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 export const SHOTS = join(ROOT, 'test-output', 'screenshots');
 const RENDERER = join(ROOT, 'dist', 'renderer');
 const TYPES: Record<string, string> = {
@@ -46,16 +57,7 @@ export async function launch(): Promise<Browser> {
   if (!browser) {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     onCleanup(() => browser?.close());
   }

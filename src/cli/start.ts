@@ -1,0 +1,20 @@
+// Start the proxy the way both shells do (the CLI's --console and the tray): the shim it
+// serves, and the audit log in the config dir.
+import { readFileSync } from 'node:fs';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/logger.js';
+import { startProxy, type RunningProxy } from '../core/proxy.js';
+import { auditFileSink } from '../log/audit-file.js';
+import { findShim } from './find-shim.js';
+
+export function startConfiguredProxy(config: Config, log: Logger): Promise<RunningProxy> {
+  return startProxy({
+    config,
+    log,
+    shimText: readFileSync(findShim(), 'utf8'),
+    audit: auditFileSink(config.configDir, {
+      maxBytes: config.auditMaxBytes,
+      keep: config.auditKeep,
+    }),
+  });
+}
