@@ -186,7 +186,6 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     let status = 500;
     let code = 'ok';
     let charged = 0;
-    let bodyRead = req.method === 'GET' || req.method === 'HEAD';
     try {
       // 1. Browsers are never clients: any page could otherwise POST here.
       if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
@@ -260,7 +259,6 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           charge = (n) => opts.budget.take(n) && ((charged += n), true);
         }
         const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs, charge);
-        bodyRead = true;
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
         const signature = await api.sign(ctx, {
@@ -293,7 +291,10 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       status = pe.status;
       code = pe.code;
       // A body we did not read must not be parsed as the next request: close instead.
-      sendError(res, pe, !bodyRead || req.readableEnded === false);
+      const hasBody =
+        Number(req.headers['content-length'] ?? 0) > 0 ||
+        req.headers['transfer-encoding'] !== undefined;
+      sendError(res, pe, hasBody && !req.readableEnded);
     } finally {
       opts.budget.give(charged);
       const ms = (performance.now() - started).toFixed(1);

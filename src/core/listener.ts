@@ -15,6 +15,8 @@ export interface ServerLimits {
   maxConnections: number;
   /** A socket idle this long is closed (longer than any approval plus signing). */
   idleTimeoutMs: number;
+  /** How often to retry the configured address while serving on the fallback. */
+  retryMs?: number;
 }
 
 const DEFAULT_LIMITS: ServerLimits = {
@@ -104,7 +106,7 @@ export async function listen(
   }
   let cur = bound(active, fallbackAddr.host);
   log.warn(
-    `${addr.host}:${addr.port} is not available yet; serving on 127.0.0.1:${cur.port} and retrying every ${RETRY_MS / 1000} s`,
+    `${addr.host}:${addr.port} is not available yet; serving on 127.0.0.1:${cur.port} and retrying every ${(limits.retryMs ?? RETRY_MS) / 1000} s`,
   );
   let closed = false;
   const timer = setInterval(() => {
@@ -122,7 +124,7 @@ export async function listen(
       (err: NodeJS.ErrnoException) =>
         log.debug(`still cannot bind ${addr.host}: ${err.code ?? err.message}`),
     );
-  }, RETRY_MS);
+  }, limits.retryMs ?? RETRY_MS);
   timer.unref();
   return {
     servers: () => [active],

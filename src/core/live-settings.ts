@@ -23,7 +23,6 @@ const LIVE = new Set<keyof Settings>([
   'namespaces',
   'allowedHosts',
   'denyWhenLocked',
-  'logLevel',
 ]);
 
 export function applySettings(
