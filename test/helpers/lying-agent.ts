@@ -32,6 +32,7 @@ export interface LyingAgent {
   ed25519Line: string;
   rsaLine: string;
   skLine: string;
+  skEcdsaLine: string;
   close(): void;
 }
 
@@ -41,7 +42,7 @@ function frame(payload: Buffer): Buffer {
 
 export async function startLyingAgent(
   dir: string,
-  kinds: ('ed25519' | 'rsa' | 'sk')[] = ['ed25519'],
+  kinds: ('ed25519' | 'rsa' | 'sk' | 'sk-ecdsa')[] = ['ed25519'],
 ): Promise<LyingAgent> {
   const ed = nacl.sign.keyPair();
   const edBlob = Buffer.concat([string('ssh-ed25519'), string(Buffer.from(ed.publicKey))]);
@@ -59,7 +60,21 @@ export async function startLyingAgent(
     string(Buffer.from(ed.publicKey)),
     string(skApp),
   ]);
-  const blobs = { ed25519: edBlob, rsa: rsaBlob, sk: skBlob };
+  // A security-key ECDSA P-256 key, signing the way the authenticator does (PROTOCOL.u2f).
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ecJwk = ec.publicKey.export({ format: 'jwk' });
+  const q = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(ecJwk.x!, 'base64url'),
+    Buffer.from(ecJwk.y!, 'base64url'),
+  ]);
+  const skEcBlob = Buffer.concat([
+    string('sk-ecdsa-sha2-nistp256@openssh.com'),
+    string('nistp256'),
+    string(q),
+    string(skApp),
+  ]);
+  const blobs = { ed25519: edBlob, rsa: rsaBlob, sk: skBlob, 'sk-ecdsa': skEcBlob };
 
   const state: LyingAgent = {
     sock: join(dir, `lying-${process.pid}-${Math.random().toString(36).slice(2)}.sock`),
@@ -68,6 +83,7 @@ export async function startLyingAgent(
     ed25519Line: `ssh-ed25519 ${edBlob.toString('base64')}`,
     rsaLine: `ssh-rsa ${rsaBlob.toString('base64')}`,
     skLine: `sk-ssh-ed25519@openssh.com ${skBlob.toString('base64')}`,
+    skEcdsaLine: `sk-ecdsa-sha2-nistp256@openssh.com ${skEcBlob.toString('base64')}`,
     close: () => server.close(),
   };
 
@@ -84,7 +100,7 @@ export async function startLyingAgent(
         string(rsaSign(flags & 4 ? 'sha512' : 'sha1', data, rsa.privateKey)),
       ]);
     }
-    if (keyBlob.equals(skBlob)) {
+    if (keyBlob.equals(skBlob) || keyBlob.equals(skEcBlob)) {
       const flagsByte = state.lie === 'sk-no-presence' ? 0x00 : 0x01;
       const counter = 42;
       const fc = Buffer.alloc(5);
@@ -92,6 +108,17 @@ export async function startLyingAgent(
       fc.writeUInt32BE(counter, 1);
       const h = (b: Buffer) => createHash('sha256').update(b).digest();
       const signed = Buffer.concat([h(skApp), fc, h(data)]);
+      if (keyBlob.equals(skEcBlob)) {
+        const rs = rsaSign('sha256', signed, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+        const mpint = (b: Buffer) =>
+          string(
+            (b[0] as number) & 0x80
+              ? Buffer.concat([Buffer.from([0]), b])
+              : b.subarray(b.findIndex((x) => x !== 0)),
+          );
+        const inner = Buffer.concat([mpint(rs.subarray(0, 32)), mpint(rs.subarray(32))]);
+        return Buffer.concat([string('sk-ecdsa-sha2-nistp256@openssh.com'), string(inner), fc]);
+      }
       const sig = Buffer.from(nacl.sign.detached(signed, ed.secretKey));
       return Buffer.concat([string('sk-ssh-ed25519@openssh.com'), string(sig), fc]);
     }

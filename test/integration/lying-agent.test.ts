@@ -13,7 +13,7 @@ let url: string;
 
 before(async () => {
   dir = tempDir();
-  liar = await startLyingAgent(dir, ['ed25519', 'rsa', 'sk']);
+  liar = await startLyingAgent(dir, ['ed25519', 'rsa', 'sk', 'sk-ecdsa']);
   url = (
     await startTestProxy({
       SSH_AGENT_PROXY_UPSTREAM: liar.sock,
@@ -134,8 +134,13 @@ describe('a lying agent gets a clear 502/504, and the next request is served', (
     await assertHonestStillWorks(liar.ed25519Line);
   });
 
-  it('an honest security-key (sk-ssh-ed25519) signature verifies with ssh-keygen', async () => {
+  it('honest security-key signatures (sk-ssh-ed25519, sk-ecdsa-sha2-nistp256) verify with ssh-keygen', async () => {
     await assertHonestStillWorks(liar.skLine);
+    await assertHonestStillWorks(liar.skEcdsaLine);
+    liar.lie = 'sk-no-presence';
+    const res = await signWith(liar.skEcdsaLine);
+    assert.equal(res.status, 502);
+    assert.match(res.text, /^bad-signature: .*without user presence/);
   });
 
   it('/healthz answers while the agent hangs', async () => {
