@@ -2,7 +2,10 @@
 // deadlines; prompters (tray window, terminal) are only views of its queue and answer
 // through it. Every decision says who made it.
 import { randomUUID } from 'node:crypto';
+import { GrantBook, type Grant } from './grants.js';
 import type { Description } from './describe.js';
+
+export type { Grant } from './grants.js';
 import type { ClientInfo } from './client.js';
 import { ProxyError } from './errors.js';
 
@@ -42,19 +45,6 @@ export interface PendingRequest {
 export type Decision =
   | { allowed: true; by: 'person' | 'grant' | 'policy'; grantId?: string }
   | { allowed: false; by: DecidedBy; error: ProxyError };
-
-export interface Grant {
-  id: string;
-  client: ClientInfo;
-  fingerprint: string;
-  keyLabel: string;
-  namespace: string;
-  createdAt: number;
-  expiresAt: number;
-  /** null = unlimited */
-  maxUses: number | null;
-  uses: number;
-}
 
 export interface Prompter {
   /** Called whenever the queue changes (oldest first). */
@@ -114,7 +104,7 @@ const deny = (by: DecidedBy, status: number, code: string, msg: string): Decisio
 export class ApprovalBroker {
   private readonly clock: Clock;
   private readonly waiting = new Map<string, Waiter>();
-  private readonly grantList = new Map<string, Grant>();
+  private readonly grantBook: GrantBook;
   private readonly prompters = new Set<Prompter>();
   private readonly listeners = new Set<() => void>();
   private policyValue: Policy;
@@ -124,6 +114,10 @@ export class ApprovalBroker {
   constructor(private readonly opts: BrokerOptions) {
     this.clock = opts.clock ?? realClock;
     this.policyValue = opts.policy;
+    this.grantBook = new GrantBook(
+      () => this.clock.now(),
+      () => ({ ms: this.opts.grantMs, maxUses: this.opts.grantMaxUses }),
+    );
   }
 
   // ----- views and state ---------------------------------------------------------------
@@ -197,47 +191,18 @@ export class ApprovalBroker {
   // ----- grants --------------------------------------------------------------------------
 
   grants(): Grant[] {
-    const now = this.clock.now();
-    for (const [id, g] of this.grantList)
-      if (g.expiresAt <= now || (g.maxUses !== null && g.uses >= g.maxUses))
-        this.grantList.delete(id);
-    return [...this.grantList.values()];
+    return this.grantBook.all();
   }
 
   revokeGrant(id: string): boolean {
-    const ok = this.grantList.delete(id);
+    const ok = this.grantBook.revoke(id);
     if (ok) this.changed();
     return ok;
   }
 
-  private liveGrant(client: ClientInfo, fingerprint: string, namespace: string): Grant | undefined {
-    return this.grants().find(
-      (g) =>
-        g.client.name === client.name && g.fingerprint === fingerprint && g.namespace === namespace,
-    );
-  }
-
-  private addGrant(req: PendingRequest): Grant {
-    const now = this.clock.now();
-    const g: Grant = {
-      id: randomUUID(),
-      client: req.client,
-      fingerprint: req.key.fingerprint,
-      keyLabel: req.key.label,
-      namespace: req.namespace,
-      createdAt: now,
-      expiresAt: now + this.opts.grantMs,
-      maxUses: this.opts.grantMaxUses > 0 ? this.opts.grantMaxUses : null,
-      uses: 0,
-    };
-    this.grantList.set(g.id, g);
-    return g;
-  }
-
   /** A revoked token loses its grants and its pending prompts at once. */
   revokeToken(tokenName: string): void {
-    for (const [id, g] of this.grantList)
-      if (g.client.tokenName === tokenName) this.grantList.delete(id);
+    this.grantBook.revokeToken(tokenName);
     this.denyWhere(
       (r) => r.client.tokenName === tokenName,
       'revoked',
@@ -265,10 +230,8 @@ export class ApprovalBroker {
     const pre = this.precheck();
     if (pre) return pre;
     if (this.policyValue === 'allow') return { allowed: true, by: 'policy' };
-    const g = this.liveGrant(client, key.fingerprint, namespace);
-    if (!g) return null;
-    g.uses++;
-    if (g.maxUses !== null && g.uses >= g.maxUses) this.grantList.delete(g.id);
+    const g = this.grantBook.find(client, key.fingerprint, namespace);
+    if (!g || !this.grantBook.use(g)) return null;
     this.changed();
     return { allowed: true, by: 'grant', grantId: g.id };
   }
@@ -396,11 +359,10 @@ export class ApprovalBroker {
       for (const r of targets) this.settle(r.id, { allowed: true, by: 'person' }, false);
     } else {
       const first = targets[0]!;
-      const g = this.addGrant(first);
+      const g = this.grantBook.add(first.client, first.key, first.namespace);
       const covered = this.queue().filter((r) => r.group === first.group);
       for (const r of covered) {
-        if (g.maxUses !== null && g.uses >= g.maxUses) break;
-        g.uses++;
+        if (!this.grantBook.use(g)) break;
         this.settle(
           r.id,
           {
@@ -411,7 +373,6 @@ export class ApprovalBroker {
           false,
         );
       }
-      if (g.maxUses !== null && g.uses >= g.maxUses) this.grantList.delete(g.id);
     }
     this.changed();
     return true;
@@ -419,15 +380,14 @@ export class ApprovalBroker {
 
   /** Deny without a person, e.g. while the screen is locked; says who in the decision. */
   autoDeny(id: string, by: DecidedBy, code: string, message: string): boolean {
-    const ok = this.settle(id, deny(by, 403, code, message));
-    return ok;
+    return this.settle(id, deny(by, 403, code, message));
   }
 
   /** Stop: pending requests are denied `shutting-down`, grants end. */
   shutdown(): void {
     this.stopped = true;
     this.denyWhere(() => true, 'shutdown', 503, 'shutting-down', 'the proxy is shutting down');
-    this.grantList.clear();
+    this.grantBook.clear();
     this.changed();
   }
 }

@@ -1,0 +1,354 @@
+// Every setting, as one row: its environment variable, flag, settings.json key, default,
+// description and parser. The README's table and the CLI's --help come from these rows,
+// so a setting cannot exist without its documentation.
+import { isIP } from 'node:net';
+import { parseAuthorizedKey } from './keys.js';
+import { isValidNamespace } from './sshsig.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+  }
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Settings {
+  addr: ListenAddress;
+  upstream: string | null;
+  namespace: string;
+  namespaces: string[];
+  pubkey: string | null;
+  pubkeyFile: string | null;
+  allowedHosts: string[];
+  maxBody: number;
+  listTimeout: number;
+  signTimeout: number;
+  bodyTimeout: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  approval: 'prompt' | 'allow' | 'deny';
+  approvalTimeout: number;
+  grantMinutes: number;
+  grantMaxSignatures: number;
+  maxPending: number;
+  maxPendingPerClient: number;
+  gitOnly: boolean;
+  auditMaxBytes: number;
+  auditKeep: number;
+  denyWhenLocked: boolean;
+  headersTimeout: number;
+  maxConnections: number;
+  maxBodyInFlight: number;
+  rateLimit: number;
+}
+
+type Parser<T> = (raw: string) => T;
+
+interface SettingSpec<K extends keyof Settings> {
+  key: K;
+  env: string;
+  flag: string;
+  default: string;
+  describe: string;
+  parse: Parser<Settings[K]>;
+}
+
+type AnySpec = { [K in keyof Settings]: SettingSpec<K> }[keyof Settings];
+
+function fail(msg: string): never {
+  throw new Error(msg);
+}
+
+export function parseAddress(raw: string): ListenAddress {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
+  if (!m) fail(`"${raw}" is not HOST:PORT (e.g. 127.0.0.1:7221 or [::1]:7221)`);
+  const host = (m[1] ?? m[2]) as string;
+  const port = Number(m[3]);
+  if (port > 65535) fail(`port ${port} is out of range`);
+  if (host !== 'localhost' && isIP(host) === 0) fail(`"${host}" is not an IP address or localhost`);
+  if (m[1] !== undefined && isIP(host) !== 6) fail(`"${host}" in brackets is not an IPv6 address`);
+  return { host, port };
+}
+
+const seconds =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw.trim()) || n < min || n > max) {
+      fail(`"${raw}" is not a number of seconds between ${min} and ${max}`);
+    }
+    return n * 1000;
+  };
+
+function bytes(raw: string): number {
+  const m = /^(\d+)\s*(k|kib|m|mib)?$/i.exec(raw.trim());
+  if (!m) fail(`"${raw}" is not a size in bytes (e.g. 16777216 or 16MiB)`);
+  const unit = (m[2] ?? '').toLowerCase();
+  const n = Number(m[1]) * (unit.startsWith('m') ? 1 << 20 : unit.startsWith('k') ? 1 << 10 : 1);
+  if (n < 1024 || n > 1 << 30) fail(`${n} bytes is outside 1 KiB..1 GiB`);
+  return n;
+}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+      fail(`"${raw}" is not a whole number between ${min} and ${max}`);
+    return n;
+  };
+
+function boolean(raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  return fail(`"${raw}" is not true or false`);
+}
+
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function namespace(raw: string): string {
+  if (!isValidNamespace(raw)) fail(`"${raw}" is not a valid namespace (letters, digits, @._+-)`);
+  return raw;
+}
+
+function pubkeyLine(raw: string): string {
+  parseAuthorizedKey(raw); // validates
+  return raw.trim();
+}
+
+export const SETTINGS: readonly AnySpec[] = [
+  {
+    key: 'addr',
+    env: 'SSH_AGENT_PROXY_ADDR',
+    flag: 'addr',
+    default: '127.0.0.1:7221',
+    describe:
+      'HTTP listen address (HOST:PORT). Beyond loopback needs at least one client token. If the address is not available yet (an interface not up at login), the proxy serves on 127.0.0.1:PORT meanwhile and retries every 10 s.',
+    parse: parseAddress,
+  },
+  {
+    key: 'upstream',
+    env: 'SSH_AGENT_PROXY_UPSTREAM',
+    flag: 'upstream',
+    default: '',
+    describe:
+      'Agent socket or Windows pipe. Empty: $SSH_AUTH_SOCK, the OpenSSH pipe on Windows, else the first well-known agent socket found (1Password, Secretive, Bitwarden, gpg-agent).',
+    parse: (r) => r.trim() || null,
+  },
+  {
+    key: 'namespace',
+    env: 'SSH_AGENT_PROXY_NAMESPACE',
+    flag: 'namespace',
+    default: 'git',
+    describe: 'SSHSIG namespace used when a request names none.',
+    parse: namespace,
+  },
+  {
+    key: 'namespaces',
+    env: 'SSH_AGENT_PROXY_NAMESPACES',
+    flag: 'namespaces',
+    default: '',
+    describe:
+      'Comma-separated namespaces a request may ask for with ?namespace=. Empty: only the namespace above.',
+    parse: (r) => list(r).map(namespace),
+  },
+  {
+    key: 'pubkey',
+    env: 'SSH_AGENT_PROXY_PUBKEY',
+    flag: 'pubkey',
+    default: '',
+    describe: 'Pin: an authorized_keys line; only this key is ever used.',
+    parse: (r) => (r.trim() ? pubkeyLine(r) : null),
+  },
+  {
+    key: 'pubkeyFile',
+    env: 'SSH_AGENT_PROXY_PUBKEY_FILE',
+    flag: 'pubkey-file',
+    default: '',
+    describe:
+      'Pin from a file holding the public key line (ignored when SSH_AGENT_PROXY_PUBKEY is set).',
+    parse: (r) => r.trim() || null,
+  },
+  {
+    key: 'allowedHosts',
+    env: 'SSH_AGENT_PROXY_ALLOWED_HOSTS',
+    flag: 'allowed-hosts',
+    default: '',
+    describe:
+      'Extra comma-separated Host names accepted (besides localhost, 127.0.0.1, [::1], host.docker.internal, host.containers.internal and the bound address).',
+    parse: (r) => list(r).map((h) => h.toLowerCase()),
+  },
+  {
+    key: 'maxBody',
+    env: 'SSH_AGENT_PROXY_MAX_BODY',
+    flag: 'max-body',
+    default: '16MiB',
+    describe: 'Largest payload /sign accepts (413 past it).',
+    parse: bytes,
+  },
+  {
+    key: 'listTimeout',
+    env: 'SSH_AGENT_PROXY_LIST_TIMEOUT',
+    flag: 'list-timeout',
+    default: '10',
+    describe: 'Seconds to wait for the agent to connect and list keys.',
+    parse: seconds(1, 600),
+  },
+  {
+    key: 'signTimeout',
+    env: 'SSH_AGENT_PROXY_SIGN_TIMEOUT',
+    flag: 'sign-timeout',
+    default: '120',
+    describe:
+      'Seconds to wait for the agent to sign (long: agents may ask for a touch or Touch ID).',
+    parse: seconds(1, 3600),
+  },
+  {
+    key: 'bodyTimeout',
+    env: 'SSH_AGENT_PROXY_BODY_TIMEOUT',
+    flag: 'body-timeout',
+    default: '30',
+    describe: 'Seconds a client has to send the request body (408 past it).',
+    parse: seconds(1, 600),
+  },
+  {
+    key: 'approval',
+    env: 'SSH_AGENT_PROXY_APPROVAL',
+    flag: 'approval',
+    default: 'prompt',
+    describe:
+      'prompt: a person approves each request (tray or terminal); allow: sign unattended (use client tokens); deny: refuse everything.',
+    parse: (r) =>
+      ['prompt', 'allow', 'deny'].includes(r)
+        ? (r as Settings['approval'])
+        : fail(`"${r}" is not prompt, allow or deny`),
+  },
+  {
+    key: 'approvalTimeout',
+    env: 'SSH_AGENT_PROXY_APPROVAL_TIMEOUT',
+    flag: 'approval-timeout',
+    default: '60',
+    describe: 'Seconds a request waits for an answer before it is denied (timed-out).',
+    parse: seconds(5, 3600),
+  },
+  {
+    key: 'grantMinutes',
+    env: 'SSH_AGENT_PROXY_GRANT_MINUTES',
+    flag: 'grant-minutes',
+    default: '10',
+    describe: 'How long "Allow for N minutes" lasts (this client, this key, this namespace).',
+    parse: integer(1, 24 * 60),
+  },
+  {
+    key: 'grantMaxSignatures',
+    env: 'SSH_AGENT_PROXY_GRANT_MAX_SIGNATURES',
+    flag: 'grant-max-signatures',
+    default: '0',
+    describe: 'Most signatures one grant covers; 0 = no limit within its time.',
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: 'maxPending',
+    env: 'SSH_AGENT_PROXY_MAX_PENDING',
+    flag: 'max-pending',
+    default: '64',
+    describe: 'Requests waiting for approval at once, all clients (429 past it).',
+    parse: integer(1, 10_000),
+  },
+  {
+    key: 'maxPendingPerClient',
+    env: 'SSH_AGENT_PROXY_MAX_PENDING_PER_CLIENT',
+    flag: 'max-pending-per-client',
+    default: '16',
+    describe: 'Requests waiting for approval at once from one client (429 past it).',
+    parse: integer(1, 10_000),
+  },
+  {
+    key: 'gitOnly',
+    env: 'SSH_AGENT_PROXY_GIT_ONLY',
+    flag: 'git-only',
+    default: 'false',
+    describe: 'Sign only git commits, tags and push certificates (422 not-a-git-object otherwise).',
+    parse: boolean,
+  },
+  {
+    key: 'auditMaxBytes',
+    env: 'SSH_AGENT_PROXY_AUDIT_MAX_BYTES',
+    flag: 'audit-max-bytes',
+    default: '10MiB',
+    describe: 'Size at which the audit log is rotated.',
+    parse: bytes,
+  },
+  {
+    key: 'auditKeep',
+    env: 'SSH_AGENT_PROXY_AUDIT_KEEP',
+    flag: 'audit-keep',
+    default: '5',
+    describe: 'Rotated audit files kept.',
+    parse: integer(1, 100),
+  },
+  {
+    key: 'denyWhenLocked',
+    env: 'SSH_AGENT_PROXY_DENY_WHEN_LOCKED',
+    flag: 'deny-when-locked',
+    default: 'false',
+    describe: 'Tray app: deny requests automatically while the screen is locked.',
+    parse: boolean,
+  },
+  {
+    key: 'headersTimeout',
+    env: 'SSH_AGENT_PROXY_HEADERS_TIMEOUT',
+    flag: 'headers-timeout',
+    default: '10',
+    describe: 'Seconds a client has to send its request headers (slow clients are dropped).',
+    parse: seconds(1, 600),
+  },
+  {
+    key: 'maxConnections',
+    env: 'SSH_AGENT_PROXY_MAX_CONNECTIONS',
+    flag: 'max-connections',
+    default: '1024',
+    describe: 'Open HTTP connections at once; connections past it are closed at once.',
+    parse: integer(8, 100_000),
+  },
+  {
+    key: 'maxBodyInFlight',
+    env: 'SSH_AGENT_PROXY_MAX_BODY_IN_FLIGHT',
+    flag: 'max-body-in-flight',
+    default: '64MiB',
+    describe: 'Request-body bytes held at once across all requests (429 busy past it).',
+    parse: bytes,
+  },
+  {
+    key: 'rateLimit',
+    env: 'SSH_AGENT_PROXY_RATE_LIMIT',
+    flag: 'rate-limit',
+    default: '240',
+    describe: 'Sign requests a minute per client (429 rate-limited past it); 0 turns it off.',
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: 'logLevel',
+    env: 'SSH_AGENT_PROXY_LOG_LEVEL',
+    flag: 'log-level',
+    default: 'info',
+    describe: 'debug, info, warn or error.',
+    parse: (r) =>
+      ['debug', 'info', 'warn', 'error'].includes(r)
+        ? (r as Settings['logLevel'])
+        : fail(`"${r}" is not debug, info, warn or error`),
+  },
+];
