@@ -67,7 +67,7 @@ export class TerminalPrompter implements Prompter {
       '',
       `━━ Approve signature? (1 of ${queue.length}) ━━`,
       `  ${headline(r.description)}`,
-      ...requestLines(r).map((l) => `  ${l.label.padEnd(10)} ${l.value}`),
+      ...requestLines(r).map((l) => `  ${l.label.padEnd(11)} ${l.value}`),
       `  Expires in ${secs} s (denied if unanswered)`,
     ];
     if (same.length > 0) {
