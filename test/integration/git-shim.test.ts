@@ -166,6 +166,29 @@ describe('git through the shim and the console proxy', () => {
     assert.match(v.stdout, /Good "git" signature for me/);
   });
 
+  it('a key file written on Windows (CRLF, a comment line) still names the key', async () => {
+    const s = sandbox('sb8');
+    const keyPath = join(s.home, 'crlf.pub');
+    // No comment after the key: the CR would otherwise end up inside the key text.
+    writeFileSync(keyPath, `# signing key\r\n${second.line.split(' ').slice(0, 2).join(' ')}\r\n`);
+    const sig = await run(SHIM, ['-Y', 'sign', '-n', 'git', '-f', keyPath], {
+      env: s.env,
+      input: 'crlf',
+    });
+    assert.equal(sig.code, 0, sig.stderr);
+    writeFileSync(join(s.home, 'crlf.sig'), sig.stdout);
+    const v = await run(
+      'ssh-keygen',
+      ['-Y', 'check-novalidate', '-n', 'git', '-s', join(s.home, 'crlf.sig')],
+      { input: 'crlf' },
+    );
+    assert.match(
+      v.stdout,
+      /RSA key/,
+      'signed with the key the file names, not the first in the agent',
+    );
+  });
+
   it('the shim never sends a private key: a private key file without .pub is refused', async () => {
     const s = sandbox('sb5');
     const lone = await makeKey(dir, 'ed25519', 'lone');
