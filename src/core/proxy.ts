@@ -31,6 +31,8 @@ export interface ProxyOptions {
   /** The container-side shim served at GET /shim. */
   shimText: string;
   audit?: AuditSink;
+  /** Earlier audit records (oldest first), so recent activity survives a restart. */
+  history?: readonly AuditRecord[];
   clock?: Clock;
 }
 
@@ -229,7 +231,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     shim: () => opts.shimText,
   };
 
-  const recent: AuditRecord[] = [];
+  const recent: AuditRecord[] = (opts.history ?? []).slice(-RECENT);
   const activity = new Set<(r: AuditRecord) => void>();
   const onFinished = (
     ctx: RequestContext,

@@ -11,8 +11,12 @@ import {
   type PendingRequest,
 } from '../../src/core/approval-broker.js';
 import { auditFileSink, auditPath } from '../../src/log/audit-file.js';
+import { startConfiguredProxy } from '../../src/cli/start.js';
+import { loadConfig } from '../../src/core/config.js';
+import { silentLogger } from '../../src/core/logger.js';
 import {
   makeKey,
+  onCleanup,
   run,
   startAgent,
   tempDir,
@@ -233,6 +237,22 @@ describe('approval, end to end', () => {
       /403 denied-by-user {2}denied by person {2}box1 {2}SHA256:\S+ {2}git {2}git commit "Fix login race"/,
     );
     assert.equal(printed.stdout.trim().split('\n').length, 1);
+    // A restarted proxy shows the same records as recent activity.
+    const again = await startConfiguredProxy(
+      loadConfig({
+        env: {
+          SSH_AGENT_PROXY_CONFIG_DIR: cfg,
+          SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
+          SSH_AGENT_PROXY_UPSTREAM: relay.sock,
+        },
+      }),
+      silentLogger,
+    );
+    onCleanup(() => again.close(100));
+    assert.deepEqual(
+      again.recent().map((r) => r.outcome),
+      ['ok', 'denied-by-user'],
+    );
   });
 });
 
