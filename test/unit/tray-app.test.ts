@@ -1,0 +1,278 @@
+// The tray app's wiring (src/main/tray-app.ts), run in Node against recording fakes of the
+// Electron objects it is handed, on a real proxy and a real ssh-agent. Electron itself
+// cannot run here; this checks what main does with it: icon and menu per state, the
+// approval window shown without focus and placed, notifications, IPC from its own windows
+// only, and a clean quit.
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { before, describe, it } from 'node:test';
+import { startTrayApp, type TrayAppDeps } from '../../src/main/tray-app.js';
+import { agentWithKey, commitObject } from '../helpers/fixtures.js';
+import { waitFor, type Agent } from '../helpers/openssh.js';
+import { http, ROOT, startTestProxy } from '../helpers/proxy.js';
+
+let agent: Agent;
+before(async () => {
+  ({ agent } = await agentWithKey());
+});
+
+type Handler = (e: unknown, payload: unknown) => Promise<unknown>;
+
+function fakes() {
+  const calls: string[] = [];
+  let nextId = 1;
+  const windows: FakeWindow[] = [];
+  class FakeWebContents extends EventEmitter {
+    id = nextId++;
+    sent: [string, unknown][] = [];
+    url = '';
+    setWindowOpenHandler() {}
+    send(channel: string, payload: unknown) {
+      this.sent.push([channel, payload]);
+    }
+  }
+  class FakeWindow extends EventEmitter {
+    webContents = new FakeWebContents();
+    visible = false;
+    position: [number, number] = [0, 0];
+    constructor(readonly options: Record<string, unknown>) {
+      super();
+      windows.push(this);
+    }
+    setAlwaysOnTop(on: boolean, level: string) {
+      calls.push(`alwaysOnTop ${on} ${level}`);
+    }
+    setVisibleOnAllWorkspaces() {}
+    setMenuBarVisibility() {}
+    loadURL(url: string) {
+      this.webContents.url = url;
+      return Promise.resolve();
+    }
+    isVisible() {
+      return this.visible;
+    }
+    isDestroyed() {
+      return false;
+    }
+    showInactive() {
+      this.visible = true;
+      calls.push('showInactive');
+    }
+    show() {
+      this.visible = true;
+    }
+    hide() {
+      this.visible = false;
+    }
+    focus() {}
+    moveTop() {}
+    setPosition(x: number, y: number) {
+      this.position = [x, y];
+    }
+    static getAllWindows() {
+      return windows;
+    }
+  }
+  const tray = {
+    image: '',
+    tooltip: '',
+    menu: [] as { label?: string; type?: string; click?: () => void; checked?: boolean }[],
+    events: new EventEmitter(),
+    destroyed: false,
+  };
+  class FakeTray {
+    constructor(image: string) {
+      tray.image = image;
+    }
+    getBounds() {
+      return { x: 1000, y: 0, width: 22, height: 24 };
+    }
+    setImage(image: string) {
+      tray.image = image;
+    }
+    setToolTip(t: string) {
+      tray.tooltip = t;
+    }
+    setContextMenu(menu: typeof tray.menu) {
+      tray.menu = menu;
+    }
+    on(ev: string, fn: () => void) {
+      tray.events.on(ev, fn);
+    }
+    destroy() {
+      tray.destroyed = true;
+    }
+  }
+  const notifications: string[] = [];
+  class FakeNotification extends EventEmitter {
+    static isSupported() {
+      return true;
+    }
+    constructor(private readonly o: { title: string; body: string }) {
+      super();
+    }
+    show() {
+      notifications.push(`${this.o.title} | ${this.o.body}`);
+    }
+  }
+  const handlers = new Map<string, Handler>();
+  const app = Object.assign(new EventEmitter(), {
+    isPackaged: true,
+    quit: () => calls.push('app.quit'),
+  });
+  const session = {
+    defaultSession: {
+      setPermissionRequestHandler: () => calls.push('permissions denied'),
+      setPermissionCheckHandler: () => {},
+    },
+  };
+  const electron = {
+    app,
+    BrowserWindow: FakeWindow,
+    Tray: FakeTray,
+    Menu: { buildFromTemplate: (t: unknown) => t },
+    nativeImage: { createFromPath: (p: string) => p },
+    Notification: FakeNotification,
+    powerMonitor: new EventEmitter(),
+    screen: {
+      getCursorScreenPoint: () => ({ x: 0, y: 0 }),
+      getDisplayNearestPoint: () => ({ workArea: { x: 0, y: 25, width: 1440, height: 875 } }),
+    },
+    shell: { openPath: async (p: string) => void calls.push(`open ${p}`) },
+    clipboard: { writeText: (t: string) => calls.push(`clipboard ${t.length}`) },
+    ipcMain: {
+      handle: (c: string, fn: Handler) => void handlers.set(c, fn),
+      removeHandler: (c: string) => void handlers.delete(c),
+    },
+    session,
+  };
+  return { electron, calls, windows, tray, notifications, handlers };
+}
+
+describe('tray app wiring (Electron faked, core real)', () => {
+  it('a request turns the icon to waiting, lists it in the menu, shows the window without focus, and is answered over IPC', async () => {
+    const tp = await startTestProxy({
+      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+    });
+    const f = fakes();
+    const login = { on: false };
+    const distDir = join(ROOT, 'dist');
+    const app = startTrayApp({
+      electron: f.electron as unknown as TrayAppDeps['electron'],
+      proxy: tp.proxy,
+      config: tp.proxy.config,
+      log: { debug() {}, info() {}, warn() {}, error() {} },
+      loginItem: { get: () => login.on, set: (on) => void (login.on = on) },
+      distDir,
+      assetsDir: join(ROOT, 'assets'),
+    });
+    assert.ok(f.calls.includes('permissions denied'));
+    const [approval] = f.windows;
+    assert.equal(approval!.options.alwaysOnTop, true);
+    assert.equal((approval!.options.webPreferences as Record<string, unknown>).sandbox, true);
+    assert.equal(
+      (approval!.options.webPreferences as Record<string, unknown>).contextIsolation,
+      true,
+    );
+    assert.equal(
+      (approval!.options.webPreferences as Record<string, unknown>).nodeIntegration,
+      false,
+    );
+    assert.equal(
+      approval!.webContents.url,
+      pathToFileURL(join(distDir, 'renderer', 'approval.html')).href,
+    );
+    await waitFor(() => /tray-(idle|unreachable)/.test(f.tray.image), 5_000, 'the first icon');
+
+    const res = http(`${tp.url}/sign`, {
+      method: 'POST',
+      body: commitObject('From the tray test'),
+    });
+    await waitFor(() => tp.proxy.broker.queue().length === 1, 5_000, 'a pending request');
+    assert.match(f.tray.image, /tray-waiting/);
+    assert.match(f.tray.tooltip, /1 request waiting for you/);
+    const labels = f.tray.menu.map((m) => m.label ?? '---');
+    assert.ok(labels.includes('1 waiting for approval — show…'));
+    assert.ok(labels.some((l) => l.includes('Sign git commit "From the tray test"')));
+    assert.ok(f.calls.includes('showInactive'), 'shown without taking focus');
+    // Linux: Electron cannot tell where the tray icon is, so the window is centred on the
+    // work area; elsewhere it sits under the icon.
+    assert.deepEqual(
+      approval!.position,
+      process.platform === 'linux' ? [490, 193] : [1011 - 230, 33],
+    );
+    assert.equal(f.notifications.length, 1);
+    assert.match(
+      f.notifications[0]!,
+      /^Signature requested by local 127\.0\.0\.1 \| Sign git commit "From the tray test"/,
+    );
+    assert.ok(approval!.webContents.sent.some(([c]) => c === 'approval:queue-changed'));
+
+    // IPC: a foreign sender is refused; the window's own answer settles the request.
+    const answer = f.handlers.get('approval:answer')!;
+    const id = tp.proxy.broker.queue()[0]!.id;
+    const payload = { target: { id }, answer: 'allow-once' };
+    await assert.rejects(
+      answer({ sender: { id: 999 }, senderFrame: { url: approval!.webContents.url } }, payload),
+    );
+    await assert.rejects(
+      answer(
+        { sender: { id: approval!.webContents.id }, senderFrame: { url: 'https://evil.example/' } },
+        payload,
+      ),
+    );
+    assert.equal(tp.proxy.broker.queue().length, 1);
+    assert.equal(
+      await answer(
+        {
+          sender: { id: approval!.webContents.id },
+          senderFrame: { url: approval!.webContents.url },
+        },
+        payload,
+      ),
+      true,
+    );
+    assert.equal((await res).status, 200);
+    await waitFor(() => !/tray-waiting/.test(f.tray.image), 5_000, 'the icon to leave waiting');
+
+    // Closing the approval window hides it and answers nothing.
+    const ev = {
+      defaultPrevented: false,
+      preventDefault() {
+        this.defaultPrevented = true;
+      },
+    };
+    approval!.emit('close', ev);
+    assert.equal(ev.defaultPrevented, true);
+
+    // Menu actions: pause, start at login, settings window.
+    f.tray.menu.find((m) => m.label === 'Pause signing')!.click!();
+    assert.equal(tp.proxy.broker.paused, true);
+    assert.match(f.tray.image, /tray-paused/);
+    f.tray.menu.find((m) => m.label === 'Start at login')!.click!();
+    assert.equal(login.on, true);
+    f.tray.menu.find((m) => m.label === 'Settings…')!.click!();
+    const activity = f.windows[1]!;
+    assert.match(activity.webContents.url, /activity\.html\?tab=settings$/);
+
+    // Screen lock with the option on: denied without a window.
+    tp.proxy.broker.setPaused(false);
+    tp.proxy.applySettings({ denyWhenLocked: true });
+    f.electron.powerMonitor.emit('lock-screen');
+    approval!.hide();
+    const locked = await http(`${tp.url}/sign`, {
+      method: 'POST',
+      body: commitObject('While locked'),
+    });
+    assert.equal(locked.status, 403);
+    assert.match(locked.text, /^denied-screen-locked: /);
+    assert.equal(approval!.isVisible(), false);
+
+    await app.quit();
+    assert.equal(f.tray.destroyed, true);
+    assert.equal(f.handlers.size, 0, 'IPC handlers removed');
+  });
+});
