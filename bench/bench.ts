@@ -18,6 +18,7 @@ const SHIM = join(ROOT, 'scripts', 'ssh-agent-proxy-sign');
 const SEQ = Number(process.env.BENCH_SEQ ?? 400);
 const CONC_TOTAL = Number(process.env.BENCH_CONC ?? 1600);
 const PROC = Number(process.env.BENCH_PROC ?? 40);
+const ROUNDS = 5;
 const timeouts = { connectMs: 5000, listMs: 10000, signMs: 120000 };
 
 interface Stats {
@@ -32,7 +33,24 @@ function stats(samples: number[], wallMs: number): Stats {
   return { p50: q(0.5), p99: q(0.99), perSec: (samples.length / wallMs) * 1000 };
 }
 
+interface Timed {
+  samples: number[];
+  wallMs: number;
+}
+
+function pooled(parts: Timed[]): Stats {
+  return stats(
+    parts.flatMap((p) => p.samples),
+    parts.reduce((n, p) => n + p.wallMs, 0),
+  );
+}
+
 async function timed(n: number, concurrency: number, op: () => Promise<void>): Promise<Stats> {
+  const t = await timedRaw(n, concurrency, op);
+  return stats(t.samples, t.wallMs);
+}
+
+async function timedRaw(n: number, concurrency: number, op: () => Promise<void>): Promise<Timed> {
   const samples: number[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -46,7 +64,7 @@ async function timed(n: number, concurrency: number, op: () => Promise<void>): P
       }
     }),
   );
-  return stats(samples, performance.now() - t0);
+  return { samples, wallMs: performance.now() - t0 };
 }
 
 function wait(ms: number) {
@@ -65,6 +83,17 @@ function post(url: string, body: Buffer, agent: HttpAgent): Promise<number> {
     );
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+function getKeepAlive(url: string, agent: HttpAgent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -135,8 +164,6 @@ async function main() {
       });
     };
     await timed(50, 1, direct); // warm-up
-    const a = await timed(SEQ, 1, direct);
-    const a8 = await timed(CONC_TOTAL, 8, direct);
 
     const port = 17000 + Math.floor(Math.random() * 20000);
     const starts: number[] = [];
@@ -154,12 +181,29 @@ async function main() {
       if ((await post(`${proxy.url}/sign`, msg, keepAlive)) !== 200) throw new Error('sign failed');
     };
     await timed(50, 1, sign1);
-    const b = await timed(SEQ, 1, sign1);
     const pool = new HttpAgent({ keepAlive: true, maxSockets: 8 });
     const sign8 = async () => {
       if ((await post(`${proxy.url}/sign`, msg, pool)) !== 200) throw new Error('sign failed');
     };
-    const c = await timed(CONC_TOTAL, 8, sign8);
+    // Baseline and proxy alternate in rounds, so drift in this machine's load hits both alike.
+    const rounds = { a: [] as Timed[], b: [] as Timed[], a8: [] as Timed[], c: [] as Timed[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      rounds.a.push(await timedRaw(SEQ / ROUNDS, 1, direct));
+      rounds.b.push(await timedRaw(SEQ / ROUNDS, 1, sign1));
+      rounds.a8.push(await timedRaw(CONC_TOTAL / ROUNDS, 8, direct));
+      rounds.c.push(await timedRaw(CONC_TOTAL / ROUNDS, 8, sign8));
+    }
+    const [a, b, a8, c] = [rounds.a, rounds.b, rounds.a8, rounds.c].map(pooled) as [
+      Stats,
+      Stats,
+      Stats,
+      Stats,
+    ];
+    // The HTTP round trip alone (no agent): the part of (b) the agent cannot explain.
+    const health = await timed(SEQ, 1, async () => {
+      if ((await getKeepAlive(`${proxy.url}/healthz`, keepAlive)) !== 200)
+        throw new Error('healthz failed');
+    });
     const busyRss = rssMb(proxy.child.pid!);
 
     // (d) whole processes, as git runs them.
@@ -188,6 +232,7 @@ async function main() {
       `     agent direct, 8 clients     ${fmt(a8)}`,
       `(b)  /sign sequential keep-alive ${fmt(b)}   p50 ${(b.p50 / a.p50).toFixed(2)}× baseline`,
       `(c)  /sign 8 concurrent clients  ${fmt(c)}   ${(c.perSec / a8.perSec).toFixed(2)}× the agent at 8 direct clients`,
+      `     /healthz sequential         ${fmt(health)}   the HTTP round trip alone: ${(health.p50 / a.p50).toFixed(2)}× baseline`,
       `(d)  ssh-keygen -Y sign (agent)  ${fmt(dKeygen)}`,
       `     shim -Y sign (proxy)        ${fmt(dShim)}   p50 ${(dShim.p50 / dKeygen.p50).toFixed(2)}× ssh-keygen`,
       '',
