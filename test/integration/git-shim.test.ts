@@ -223,14 +223,21 @@ describe('git through the shim and the console proxy', () => {
       mode: 0o755,
     });
     const token = 'sap_' + 'T'.repeat(43);
-    const r = await run(SHIM, ['-Y', 'sign', '-n', 'git', '-f', first.pub], {
-      env: { ...s.env, SSH_AGENT_PROXY_CURL: wrapper, SSH_AGENT_PROXY_TOKEN: token },
-      input: 'x',
-    });
-    // No tokens exist on this proxy, so a presented (unknown) token is refused: it was sent.
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /bad-token: .* \(HTTP 401\)/);
+    const env = { ...s.env, SSH_AGENT_PROXY_CURL: wrapper, SSH_AGENT_PROXY_TOKEN: token };
+    writeFileSync(join(s.home, 'data'), 'x');
+    // Both forms: data on stdin (the header goes through a 0600 file), and git's file form
+    // (the header goes through curl's stdin).
+    for (const [args, input] of [
+      [['-Y', 'sign', '-n', 'git', '-f', first.pub], 'x'],
+      [['-Y', 'sign', '-n', 'git', '-f', first.pub, join(s.home, 'data')], undefined],
+    ] as const) {
+      const r = await run(SHIM, args, { env, input });
+      // No tokens exist on this proxy, so a presented (unknown) token is refused: it was sent.
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /bad-token: .* \(HTTP 401\)/);
+    }
     assert.ok(!readFileSync(argvLog, 'utf8').includes(token), "the token is not in curl's argv");
+    assert.equal(existsSync(join(s.home, 'data.sig')), false, 'no signature file on failure');
   });
 
   it('the console proxy logged one line per request, with no signed bytes', () => {
