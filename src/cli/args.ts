@@ -2,6 +2,7 @@
 // the `token` and `audit` subcommands.
 import { parseArgs } from 'node:util';
 import { SETTINGS } from '../core/config.js';
+import { RUNTIMES, type Runtime } from '../core/container-setup.js';
 
 export type ParsedArgs =
   | { command: 'console' | 'help' | 'version'; flags: Record<string, string> }
@@ -16,7 +17,8 @@ export type ParsedArgs =
     }
   | { command: 'token-list'; flags: Record<string, string> }
   | { command: 'token-revoke'; flags: Record<string, string>; name: string }
-  | { command: 'audit'; flags: Record<string, string>; tail: number };
+  | { command: 'audit'; flags: Record<string, string>; tail: number }
+  | { command: 'setup'; flags: Record<string, string>; runtime: Runtime; token: string | null };
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -92,6 +94,22 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       throw new UsageError('--tail must be a positive whole number');
     return { command: 'audit', flags: configDirFlag(values), tail };
   }
+  if (first === 'setup') {
+    const { values, positionals } = parse(argv.slice(1), {
+      runtime: { type: 'string' },
+      token: { type: 'string' },
+    });
+    const runtime = (values.runtime ?? 'docker-desktop') as Runtime;
+    if (positionals.length || !RUNTIMES.includes(runtime)) {
+      throw new UsageError(`usage: setup [--runtime ${RUNTIMES.join('|')}] [--token NAME]`);
+    }
+    return {
+      command: 'setup',
+      flags: configDirFlag(values),
+      runtime,
+      token: typeof values.token === 'string' ? values.token : null,
+    };
+  }
 
   const options: Options = {
     console: { type: 'boolean' },
@@ -120,6 +138,8 @@ export function usage(version: string): string {
     '  ssh-agent-proxy token list',
     '  ssh-agent-proxy token revoke NAME',
     '  ssh-agent-proxy audit [--tail N]      the newest audit records, readable',
+    '  ssh-agent-proxy setup [--runtime docker-desktop|docker-linux|podman|wsl2] [--token NAME]',
+    '                                        the lines to paste into a sandbox',
     '  ssh-agent-proxy --help | --version',
     '',
     'Options (each also an environment variable and a settings.json key):',

@@ -3,6 +3,7 @@
 import { ReadStream } from 'node:tty';
 import { formatAudit, readAudit } from '../core/audit.js';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
+import { containerSetup } from '../core/container-setup.js';
 import { ed25519Impl } from '../core/ed25519.js';
 import { ListenError } from '../core/listener.js';
 import { parseDuration, TokenError, TokenStore } from '../core/token-store.js';
@@ -167,6 +168,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     switch (args.command) {
       case 'console':
         return await consoleCommand(config);
+      case 'setup':
+        out(
+          containerSetup({
+            runtime: args.runtime,
+            port: config.addr.port,
+            bindHost: config.addr.host,
+            tokenName: args.token,
+          }),
+        );
+        return 0;
       case 'audit': {
         const records = readAudit(auditFiles(config.configDir, config.auditKeep), args.tail);
         if (records.length === 0) out('no audit records yet');

@@ -1,5 +1,6 @@
 // The exact lines to paste into a sandbox for one client token and one container runtime.
-export type Runtime = 'docker-desktop' | 'docker-linux' | 'podman' | 'wsl2';
+export const RUNTIMES = ['docker-desktop', 'docker-linux', 'podman', 'wsl2'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
 
 export interface SetupInput {
   runtime: Runtime;

@@ -4,16 +4,11 @@
 import { discoverAgents } from '../core/agent-discovery.js';
 import type { PlatformInfo } from '../core/agent-dialer.js';
 import { ConfigError } from '../core/config.js';
-import { containerSetup } from '../core/container-setup.js';
+import { containerSetup, RUNTIMES } from '../core/container-setup.js';
 import type { RunningProxy } from '../core/proxy.js';
 import type { SettingsValues } from '../core/settings-file.js';
 import { parseDuration, TokenError } from '../core/token-store.js';
-import type {
-  ContainerRuntime,
-  HandleChannel,
-  MainHandles,
-  SettingsPatch,
-} from '../ipc-contract.js';
+import type { HandleChannel, MainHandles, SettingsPatch } from '../ipc-contract.js';
 import type { AgentStatus } from './agent-status.js';
 import { activityView } from './event-feed.js';
 import { queueView, settingsView, tokenView } from './view-models.js';
@@ -75,7 +70,6 @@ function none(v: unknown, what: string): void {
   if (v !== undefined && v !== null) throw new IpcPayloadError(`${what}: takes no argument`);
 }
 
-const RUNTIMES: readonly ContainerRuntime[] = ['docker-desktop', 'docker-linux', 'podman', 'wsl2'];
 const FP = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /** SettingsView names → settings.json keys and values. */

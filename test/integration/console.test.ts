@@ -38,6 +38,20 @@ describe('start-up', () => {
     assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
   });
 
+  it('setup prints the lines for a sandbox, for the configured port and runtime', async () => {
+    const r = await cli(['setup', '--runtime', 'docker-linux', '--token', 'box1'], {
+      SSH_AGENT_PROXY_ADDR: '127.0.0.1:7555',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^curl -fsS http:\/\/host\.docker\.internal:7555\/shim -o \/usr\/local\/bin\/ssh-agent-proxy-sign$/m,
+    );
+    assert.match(r.stdout, /--add-host=host\.docker\.internal:host-gateway/);
+    assert.match(r.stdout, /the token "box1"/);
+    assert.equal((await cli(['setup', '--runtime', 'lxc'], {})).code, 2);
+  });
+
   it('an invalid value exits 2 naming the setting', async () => {
     const cases: [Record<string, string>, string[], RegExp][] = [
       [

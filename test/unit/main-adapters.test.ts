@@ -176,7 +176,14 @@ describe('launch mode', () => {
   it('the packaged binary runs the CLI for --console, token, audit, --help, --version', () => {
     assert.deepEqual(cliArgs(['/opt/app/ssh-agent-proxy', '--console'], false), ['--console']);
     assert.deepEqual(cliArgs(['electron', '.', 'token', 'list'], true), ['token', 'list']);
-    for (const a of [['--console'], ['token', 'create', 'x'], ['audit'], ['--help'], ['--version']])
+    for (const a of [
+      ['--console'],
+      ['token', 'create', 'x'],
+      ['audit'],
+      ['setup'],
+      ['--help'],
+      ['--version'],
+    ])
       assert.equal(isCliInvocation(a), true, a.join(' '));
     for (const a of [[], ['--hidden']]) assert.equal(isCliInvocation(a), false, a.join(' '));
   });
