@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { containerSetup } from '../core/container-setup.js';
 import { ed25519Impl } from '../core/ed25519.js';
 import { ListenError } from '../core/listener.js';
-import { parseDuration, TokenError, TokenStore } from '../core/token-store.js';
+import { parseDuration, TokenError, tokenState, TokenStore } from '../core/token-store.js';
 import { auditFiles } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
@@ -27,11 +27,8 @@ function tokenCommand(
     if (list.length === 0)
       out('no client tokens; create one with: ssh-agent-proxy token create NAME');
     for (const t of list) {
-      const state = t.revokedAt
-        ? `revoked ${t.revokedAt}`
-        : t.expiresAt && Date.parse(t.expiresAt) <= Date.now()
-          ? `expired ${t.expiresAt}`
-          : 'active';
+      const st = tokenState(t, Date.now());
+      const state = st === 'active' ? st : `${st} ${st === 'revoked' ? t.revokedAt : t.expiresAt}`;
       const limits = [
         t.keys.length ? `keys ${t.keys.join(',')}` : 'any key',
         t.namespaces.length ? `namespaces ${t.namespaces.join(',')}` : 'any namespace',

@@ -8,7 +8,9 @@ import { fingerprint, parseAuthorizedKey } from './keys.js';
 import { ConfigError, SETTINGS, type Settings } from './settings-spec.js';
 
 export {
+  bracketHost,
   ConfigError,
+  formatHostPort,
   parseAddress,
   SETTINGS,
   type ListenAddress,

@@ -1,6 +1,7 @@
 // The Host header allow-list that defeats DNS rebinding: a page on evil.example that
 // rebinds its name to 127.0.0.1 still sends `Host: evil.example`, and gets 421.
 import { networkInterfaces } from 'node:os';
+import { bracketHost as bracket } from './settings-spec.js';
 
 const ALWAYS = [
   'localhost',
@@ -9,10 +10,6 @@ const ALWAYS = [
   'host.docker.internal',
   'host.containers.internal',
 ];
-
-function bracket(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
 
 /** Host header values (`name:port`, lower-case) this listener accepts. */
 export function allowedHostHeaders(

@@ -1,7 +1,7 @@
 // Binding the HTTP server. If the configured address is not available yet (an interface
 // that comes up after login), serve on 127.0.0.1 meanwhile and retry every 10 s.
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { ListenAddress } from './config.js';
+import { formatHostPort, type ListenAddress } from './settings-spec.js';
 import type { Logger } from './logger.js';
 
 export class ListenError extends Error {
@@ -53,7 +53,7 @@ function listenOnce(
 }
 
 function explain(addr: ListenAddress, err: NodeJS.ErrnoException): ListenError {
-  const where = `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`;
+  const where = formatHostPort(addr.host, addr.port);
   if (err.code === 'EADDRINUSE') {
     return new ListenError(
       `${where} is already in use (another ssh-agent-proxy?); stop it or set SSH_AGENT_PROXY_ADDR`,

@@ -7,7 +7,7 @@ import { AgentSigner } from './agent-signer.js';
 import { ApprovalBroker, type Clock, type KeyInfo } from './approval-broker.js';
 import { nullAudit, type AuditRecord, type AuditSink } from './audit.js';
 import type { ClientInfo } from './client.js';
-import { ConfigError, isLoopbackHost, type Config } from './config.js';
+import { ConfigError, formatHostPort, isLoopbackHost, type Config } from './config.js';
 import { describe, isGitObject, summarize } from './describe.js';
 import { ProxyError } from './errors.js';
 import { allowedHostHeaders } from './host-guard.js';
@@ -303,7 +303,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     url() {
       const cur = listening.current();
       const host = cur.host === '0.0.0.0' ? '127.0.0.1' : cur.host === '::' ? '::1' : cur.host;
-      return `http://${host.includes(':') ? `[${host}]` : host}:${cur.port}`;
+      return `http://${formatHostPort(host, cur.port)}`;
     },
     port: () => listening.current().port,
     config,

@@ -66,6 +66,16 @@ function fail(msg: string): never {
   throw new Error(msg);
 }
 
+/** A host as it appears in a URL or Host header: IPv6 literals in brackets. */
+export function bracketHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+/** `host:port`: the inverse of parseAddress. */
+export function formatHostPort(host: string, port: number): string {
+  return `${bracketHost(host)}:${port}`;
+}
+
 export function parseAddress(raw: string): ListenAddress {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
   if (!m) fail(`"${raw}" is not HOST:PORT (e.g. 127.0.0.1:7221 or [::1]:7221)`);

@@ -31,6 +31,15 @@ export interface CreateTokenOptions {
   expiresInMs?: number;
 }
 
+export type TokenState = 'active' | 'revoked' | 'expired';
+
+/** The one place that says whether a token may still be used. */
+export function tokenState(t: TokenRecord, now: number): TokenState {
+  if (t.revokedAt) return 'revoked';
+  if (t.expiresAt && Date.parse(t.expiresAt) <= now) return 'expired';
+  return 'active';
+}
+
 export class TokenError extends Error {
   override name = 'TokenError';
 }
@@ -116,7 +125,7 @@ export class TokenStore {
   }
 
   private isUsable(t: TokenRecord): boolean {
-    return !t.revokedAt && (!t.expiresAt || Date.parse(t.expiresAt) > this.now());
+    return tokenState(t, this.now()) === 'active';
   }
 
   usable(): TokenRecord[] {
@@ -178,9 +187,10 @@ export class TokenStore {
     const unauthorized = (code: string, msg: string) =>
       new ProxyError(401, code, msg, { 'WWW-Authenticate': 'Bearer realm="ssh-agent-proxy"' });
     if (!found) throw unauthorized('bad-token', 'the client token is not known to this proxy');
-    if (found.revokedAt)
+    const state = tokenState(found, this.now());
+    if (state === 'revoked')
       throw unauthorized('token-revoked', `the token "${found.name}" was revoked`);
-    if (found.expiresAt && Date.parse(found.expiresAt) <= this.now()) {
+    if (state === 'expired') {
       throw unauthorized(
         'token-expired',
         `the token "${found.name}" expired at ${found.expiresAt}`,

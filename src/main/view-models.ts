@@ -2,9 +2,9 @@
 // broker, token store and config decide; this only shapes what the windows show.
 import type { ApprovalBroker, Grant, PendingRequest } from '../core/approval-broker.js';
 import type { AuditRecord } from '../core/audit.js';
-import type { Config } from '../core/config.js';
+import { formatHostPort, type Config } from '../core/config.js';
 import { headline, requestLines } from '../core/request-view.js';
-import type { TokenRecord } from '../core/token-store.js';
+import { tokenState, type TokenRecord } from '../core/token-store.js';
 import type {
   ActivityRecordView,
   GrantView,
@@ -67,11 +67,7 @@ export function grantView(g: Grant): GrantView {
 }
 
 export function tokenView(t: TokenRecord, now = Date.now()): TokenView {
-  const state = t.revokedAt
-    ? 'revoked'
-    : t.expiresAt && Date.parse(t.expiresAt) <= now
-      ? 'expired'
-      : 'active';
+  const state = tokenState(t, now);
   return {
     name: t.name,
     state,
@@ -81,10 +77,6 @@ export function tokenView(t: TokenRecord, now = Date.now()): TokenView {
     namespaces: t.namespaces,
     gitOnly: t.gitOnly,
   };
-}
-
-export function formatAddress(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 export function settingsView(config: Config, startAtLogin: boolean): SettingsView {
@@ -98,7 +90,7 @@ export function settingsView(config: Config, startAtLogin: boolean): SettingsVie
     approval: config.approval,
     grantMinutes: config.grantMinutes,
     approvalTimeoutSeconds: Math.round(config.approvalTimeout / 1000),
-    addr: formatAddress(config.addr.host, config.addr.port),
+    addr: formatHostPort(config.addr.host, config.addr.port),
     allowedHosts: config.allowedHosts,
     upstream: config.upstream ?? '',
     pubkey: config.pubkey ?? '',
