@@ -5,6 +5,7 @@ import { formatAudit, readAudit } from '../core/audit.js';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { containerSetup } from '../core/container-setup.js';
 import { ed25519Impl } from '../core/ed25519.js';
+import type { Logger } from '../core/logger.js';
 import { ListenError } from '../core/listener.js';
 import { parseDuration, TokenError, tokenState, TokenStore } from '../core/token-store.js';
 import { auditFiles, auditPath } from '../log/audit-file.js';
@@ -15,6 +16,7 @@ import { followAudit } from './audit-follow.js';
 import { configDirSetting, ensureWritableConfigDir } from './config-dir.js';
 import { startedByNpm, watchParent } from './parent-watch.js';
 import { startConfiguredProxy, WRITTEN_AT_START } from './start.js';
+import { LiveRegion } from './live-region.js';
 import { TerminalPrompter } from './terminal-prompter.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -73,10 +75,25 @@ function tokenCommand(
   return 0;
 }
 
+/** Each log line that is printed goes above the prompt, which is then redrawn below it. */
+function aboveThePrompt(log: Logger, screen: LiveRegion, level: Config['logLevel']): Logger {
+  const order = ['debug', 'info', 'warn', 'error'] as const;
+  const shown = (l: (typeof order)[number]) => order.indexOf(l) >= order.indexOf(level);
+  const wrap = (l: (typeof order)[number]) => (m: string) =>
+    shown(l) ? screen.around(() => log[l](m)) : log[l](m);
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}
+
 async function consoleCommand(config: Config, configSetting: string): Promise<number> {
   // Before the logger: its file transport would spin on a folder it cannot create.
   ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
-  const log = consoleLogger(config.configDir, config.logLevel);
+  // The prompt is redrawn in place at the bottom of stderr; log lines go above it.
+  const screen = new LiveRegion(process.stderr);
+  const log = aboveThePrompt(
+    consoleLogger(config.configDir, config.logLevel),
+    screen,
+    config.logLevel,
+  );
   let proxy;
   try {
     proxy = await startConfiguredProxy(config, log);
@@ -112,7 +129,7 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
     prompter = new TerminalPrompter({
       broker: proxy.broker,
       input: process.stdin,
-      output: process.stderr,
+      screen,
       onInterrupt: () => stop('Ctrl-C'),
     });
     prompter.start();
