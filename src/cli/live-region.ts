@@ -9,6 +9,7 @@ export interface ScreenStream {
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
 }
 
 /** Continuation rows are indented, by less on a very narrow terminal. */
@@ -62,6 +63,12 @@ export class LiveRegion {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.interactive = out.isTTY === true && env.TERM !== 'dumb';
+  }
+
+  /** Rows a block may take and still be erased whole (cursor-up stops at the top row). */
+  get maxRows(): number {
+    const rows = this.interactive ? this.out.rows : undefined;
+    return rows && rows > 0 ? rows - 1 : Infinity;
   }
 
   private width(): number {

@@ -117,9 +117,13 @@ export class TerminalPrompter implements Prompter {
     this.draw(history);
   }
 
+  /** The current request and the group subjects listed under it: as many as fit. */
   private listFor(current: PendingRequest): string[] {
     const subjects = this.queue.filter((q) => q.group === current.group && q.id !== current.id);
-    return [current.id, ...subjects.slice(0, MAX_LISTED).map((q) => q.id)];
+    // header, headline, details, countdown, "also waiting", "…more", two key lines, note
+    const fixed = 8 + requestLines(current).length;
+    const fit = Math.max(0, Math.min(MAX_LISTED, this.o.screen.maxRows - fixed));
+    return [current.id, ...subjects.slice(0, fit).map((q) => q.id)];
   }
 
   private outcomeOf(r: PendingRequest, now: number): string {

@@ -42,14 +42,14 @@ function manualClock() {
   };
 }
 
-function setup() {
+function setup(rows = 50) {
   const time = manualClock();
   const input = Object.assign(new PassThrough(), {
     setRawMode: () => input,
     isTTY: true,
   }) as unknown as ReadStream;
   let text = '';
-  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 100, rows });
   output.on('data', (c: Buffer) => (text += c.toString()));
   const broker = new ApprovalBroker({
     policy: 'prompt',
@@ -137,6 +137,21 @@ describe('terminal prompter', () => {
       'the ones that were not listed still wait',
     );
     assert.equal(broker.grants().length, 0, 'Y allows once, no grant');
+    p.stop();
+  });
+
+  it('on a short terminal it lists only what fits, and the keys answer only that', async () => {
+    const { time, broker, ask, press, shown, p } = setup(20);
+    const all = Array.from({ length: 10 }, (_, i) => ask(`short ${i}`));
+    time.advance(ARM_DELAY_MS);
+    const prompt = shown().slice(shown().lastIndexOf('Approve'));
+    assert.ok(prompt.split('\n').length <= 20, prompt);
+    const listed = prompt.split('\n').filter((l) => l.startsWith('    · Sign')).length;
+    assert.ok(listed > 0 && listed < 9, `${listed} listed`);
+    press('Y');
+    const states = await Promise.all(all.map(settled));
+    assert.equal(states.filter((st) => st !== 'pending').length, listed + 1);
+    assert.equal(broker.queue().length, 10 - listed - 1);
     p.stop();
   });
 
