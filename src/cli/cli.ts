@@ -57,11 +57,6 @@ function tokenCommand(
       throw new UsageError(`--key ${k}: expected a SHA256: fingerprint (ssh-add -l)`);
   }
   const expiresInMs = args.expires === undefined ? undefined : parseDuration(args.expires);
-  if (expiresInMs === 0)
-    throw new UsageError(
-      `--expires ${args.expires}: a token must live a while (e.g. 30d)`,
-      'token-create',
-    );
   const secret = store.create(args.name, {
     keys: args.keys,
     namespaces: args.namespaces,
