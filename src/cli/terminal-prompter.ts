@@ -120,8 +120,8 @@ export class TerminalPrompter implements Prompter {
   /** The current request and the group subjects listed under it: as many as fit. */
   private listFor(current: PendingRequest): string[] {
     const subjects = this.queue.filter((q) => q.group === current.group && q.id !== current.id);
-    // header, headline, details, countdown, "also waiting", "…more", two key lines, note
-    const fixed = 8 + requestLines(current).length;
+    // blank, header, headline, details, countdown, "also waiting", "…more", two key lines, note
+    const fixed = 9 + requestLines(current).length;
     const fit = Math.max(0, Math.min(MAX_LISTED, this.o.screen.maxRows - fixed));
     return [current.id, ...subjects.slice(0, fit).map((q) => q.id)];
   }
@@ -147,6 +147,7 @@ export class TerminalPrompter implements Prompter {
     if (!r) return [];
     const secs = Math.max(0, Math.ceil((r.deadline - now) / 1000));
     const lines = [
+      '',
       `━━ Approve signature? (${this.queue.indexOf(r) + 1} of ${this.queue.length}) ━━`,
       `  ${headline(r.description)}`,
       ...requestLines(r).map((l) => `  ${l.label.padEnd(11)} ${l.value}`),
