@@ -122,9 +122,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   tokenPoll.unref();
 
   const authenticate = (authorization: string | undefined, address: string): ClientInfo => {
-    // A presented token is checked against the file as it is now (a revocation applies to
-    // the very next request); without one, the 500 ms poll keeps `required` current.
-    if (authorization !== undefined) refreshTokens();
+    // Checked against the file as it is now (a stat; re-read only when it changed): a
+    // revocation applies to the very next request, and a token created a moment ago
+    // makes the next anonymous request need one.
+    refreshTokens();
     if (authorization === undefined) {
       if (tokens.required) {
         throw new TokenRefused(
