@@ -291,6 +291,26 @@ describe('the token store fails closed', () => {
   });
 });
 
+describe('refusals are recorded with what they were', () => {
+  it('a revoked token is audited under its name, and each refused request logs its reason code', async () => {
+    const log = recordingLog();
+    const g = await gate({ SSH_AGENT_PROXY_APPROVAL: 'allow' }, log);
+    const token = await createToken(g.configDir, 'gone');
+    assert.equal((await cli(g.configDir, 'token', 'revoke', 'gone')).code, 0);
+    const r = await http(`${g.url}/sign`, {
+      method: 'POST',
+      body: commitObject('x'),
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    assert.equal(r.status, 401);
+    const rec = g.proxy.recent().at(-1)!;
+    assert.equal(rec.client, 'gone');
+    assert.equal(rec.outcome, 'token-revoked');
+    assert.match(log.lines.join('\n'), /POST \/sign client="gone" status=401 code=token-revoked/);
+    assert.ok(!log.lines.join('\n').includes(token), 'the token itself is never logged');
+  });
+});
+
 describe('tokens cannot be lost to racing writers', () => {
   it('concurrent `token revoke` and `token create` processes: every reported revocation stays revoked', async () => {
     const cfg = tempDir('sap-race-');
