@@ -82,9 +82,12 @@ describe('electron-builder.yml', () => {
     );
   });
 
-  it('targets MSI, DMG + zip, AppImage + deb; per-user MSI with a stable upgrade code; menu-bar-only on macOS', () => {
+  it('targets MSI, DMG + zip for Apple Silicon and Intel, AppImage + deb; per-user MSI with a stable upgrade code; menu-bar-only on macOS', () => {
     assert.deepEqual((config.win as { target: string[] }).target, ['msi']);
-    assert.deepEqual((config.mac as { target: string[] }).target, ['dmg', 'zip']);
+    assert.deepEqual((config.mac as { target: unknown }).target, [
+      { target: 'dmg', arch: ['arm64', 'x64'] },
+      { target: 'zip', arch: ['arm64', 'x64'] },
+    ]);
     assert.deepEqual((config.linux as { target: string[] }).target, ['AppImage', 'deb']);
     const msi = config.msi as {
       perMachine: boolean;
@@ -109,6 +112,9 @@ describe('electron-builder.yml', () => {
       enableNodeCliInspectArguments: false,
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
+      // Unsigned builds: re-sign ad hoc after the fuses change the binary, or Apple Silicon
+      // refuses to run it.
+      resetAdHocDarwinSignature: true,
     });
   });
 
@@ -145,6 +151,7 @@ describe('electron-builder.yml', () => {
     }
     for (const f of files) {
       assert.doesNotMatch(f, /^(src|test|bench|scripts)\//, `${f} must not be packaged`);
+      assert.doesNotMatch(f, /^dist\/cli-package\//, `${f}: the CLI package ships apart`);
       assert.doesNotMatch(f, /\.map$|\.ts$/, `${f} must not be packaged`);
     }
   });
@@ -200,6 +207,8 @@ describe('service units for headless hosts', () => {
       'LimitCORE=0',
       'UMask=0077',
       'Environment=SSH_AGENT_PROXY_APPROVAL=allow',
+      // The CLI package's bin (plain Node), never the Electron app: no display here.
+      'ExecStart=%h/.local/bin/ssh-agent-proxy --console',
     ]) {
       assert.ok(unitText.includes(line), line);
     }
@@ -232,6 +241,10 @@ describe('service units for headless hosts', () => {
     };
     assert.equal(p.Label, 'dev.sshagentproxy.console');
     assert.deepEqual(p.ProgramArguments.slice(1), ['--console']);
+    // The CLI package's bin, not the .app: launchd agents have no display session to rely on.
+    assert.match(p.ProgramArguments[0]!, /\/bin\/ssh-agent-proxy$/);
+    assert.doesNotMatch(p.ProgramArguments[0]!, /\.app\//);
+    assert.match(p.EnvironmentVariables.PATH!, /(^|:)\/opt\/homebrew\/bin(:|$)/, 'node is found');
     assert.equal(p.EnvironmentVariables.SSH_AGENT_PROXY_APPROVAL, 'allow');
   });
 });
