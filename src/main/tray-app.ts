@@ -108,6 +108,7 @@ export function startTrayApp(d: TrayAppDeps): {
   const tray = new e.Tray(
     e.nativeImage.createFromPath(trayIconPath(d.assetsDir, 'idle', platform)),
   );
+  log.info('tray icon created'); // the e2e suite waits for this line
   const trayBounds = () => {
     if (platform === 'linux') return null; // not available there
     const b = tray.getBounds();
@@ -137,6 +138,15 @@ export function startTrayApp(d: TrayAppDeps): {
     }),
   );
 
+  // Start at login, from the menu or the settings window: the menu is then rebuilt, so its
+  // checkbox shows what the OS now has (nothing, in a dev checkout).
+  const login: LoginItem = {
+    get: () => d.loginItem.get(),
+    set: (on) => {
+      d.loginItem.set(on);
+      refreshTray();
+    },
+  };
   const send: Send = (channel, payload) => {
     for (const w of BrowserWindow.getAllWindows())
       if (!w.isDestroyed()) w.webContents.send(channel, payload);
@@ -146,7 +156,7 @@ export function startTrayApp(d: TrayAppDeps): {
     proxy,
     platform: { platform, env: process.env, home: homedir(), uid: process.getuid?.() },
     status,
-    loginItem: d.loginItem,
+    loginItem: login,
     clipboard: (text) => e.clipboard.writeText(text),
     closeWindow: (id) =>
       BrowserWindow.getAllWindows()
@@ -169,11 +179,7 @@ export function startTrayApp(d: TrayAppDeps): {
     'show-approval': showApproval,
     'open-activity': () => openActivity('activity'),
     'toggle-pause': () => proxy.broker.setPaused(!proxy.broker.paused),
-    // The checkbox then shows what the OS now has (nothing, in a dev checkout).
-    'toggle-login': () => {
-      d.loginItem.set(!d.loginItem.get());
-      refreshTray();
-    },
+    'toggle-login': () => login.set(!login.get()),
     'open-settings': () => openActivity('settings'),
     'open-logs': () => void e.shell.openPath(join(d.config.configDir, 'logs')),
     quit: () => app.quit(),
@@ -196,7 +202,7 @@ export function startTrayApp(d: TrayAppDeps): {
     const model = menuModel({
       status: view,
       prompts: queueView(proxy.broker).prompts,
-      startAtLogin: d.loginItem.get(),
+      startAtLogin: login.get(),
     });
     tray.setContextMenu(e.Menu.buildFromTemplate(model.map(toTemplate)));
   };
