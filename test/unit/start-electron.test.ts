@@ -49,7 +49,7 @@ describe('npm start', () => {
 
 describe('npm run test:e2e', () => {
   it('with no Electron binary and no E2E_APP it fails with one line, never a pass', async () => {
-    const env = { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: tempDir() };
+    const env: NodeJS.ProcessEnv = { ...process.env, ELECTRON_OVERRIDE_DIST_PATH: tempDir() };
     delete env.E2E_APP;
     const r = await run(process.execPath, [join(ROOT, 'scripts', 'run-e2e.mjs')], {
       cwd: ROOT,
