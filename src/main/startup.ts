@@ -33,7 +33,12 @@ export async function startOrFail(
     await start();
   } catch (err) {
     const f = describeStartupError(err);
-    log(`start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    // A bad setting or a taken port is the person's to fix: its sentence is enough. Anything
+    // else is ours: keep the stack for the bug report.
+    const expected = err instanceof ConfigError || err instanceof ListenError;
+    log(
+      `start-up failed: ${expected || !(err instanceof Error) ? f.message : (err.stack ?? f.message)}`,
+    );
     fail(f);
   }
 }

@@ -465,6 +465,18 @@ describe('app lifecycle', () => {
     );
     assert.equal(describeStartupError(new ListenError('port 7221 is taken')).code, 1);
     assert.equal(describeStartupError('a string').message, 'unexpected error: a string');
+    await startOrFail(
+      async () => {
+        throw new ListenError('127.0.0.1:7221 is in use');
+      },
+      (f) => failures.push(f),
+      (l) => lines.push(l),
+    );
+    assert.equal(
+      lines[1],
+      'start-up failed: 127.0.0.1:7221 is in use',
+      'no stack for an expected error',
+    );
     failures.length = 0;
     await startOrFail(
       async () => {},
