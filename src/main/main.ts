@@ -24,7 +24,7 @@ import { openWindowOnReopen } from './app-reopen.js';
 import { cliArgs, isCliInvocation } from './launch-mode.js';
 import { loginItem } from './login-item.js';
 import { mainLogger } from './main-log.js';
-import { ozonePlatformSwitch } from './ozone-platform.js';
+import { x11Relaunch } from './ozone-platform.js';
 import { startOrFail, type StartupFailure } from './startup.js';
 import { startTrayApp } from './tray-app.js';
 
@@ -88,13 +88,15 @@ if (isCliInvocation(args)) {
       app.exit(1);
     },
   );
+} else if (x11Relaunch(process.argv, process.env, process.platform)) {
+  // Linux under XWayland: start again as an X11 client (see ozone-platform.ts), before
+  // taking the single-instance lock so the new process can have it.
+  app.relaunch(x11Relaunch(process.argv, process.env, process.platform)!);
+  app.exit(0);
 } else if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   applyAppIdentity(app, process.platform);
-  // Before ready, while the switch still decides the display protocol (see ozone-platform.ts).
-  const ozone = ozonePlatformSwitch(process.argv, process.env, process.platform);
-  if (ozone) app.commandLine.appendSwitch('ozone-platform', ozone);
   // A tray app keeps running with no window open.
   app.on('window-all-closed', () => {});
   void startOrFail(

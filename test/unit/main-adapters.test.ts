@@ -22,7 +22,7 @@ import { openWindowOnReopen } from '../../src/main/app-reopen.js';
 import { fileUrlPath, isFileUrlInside, isFileUrlOf } from '../../src/main/file-url.js';
 import { LiveNotifications } from '../../src/main/live-notifications.js';
 import { loginItem } from '../../src/main/login-item.js';
-import { ozonePlatformSwitch } from '../../src/main/ozone-platform.js';
+import { x11Relaunch } from '../../src/main/ozone-platform.js';
 import { describeStartupError, startOrFail } from '../../src/main/startup.js';
 import { ConfigError } from '../../src/core/config.js';
 import { ListenError } from '../../src/core/listener.js';
@@ -404,27 +404,44 @@ describe('Windows identity and start at login', () => {
 });
 
 describe('Linux display protocol', () => {
-  it('X11 under XWayland (so the prompt can stay on top); never without an X display; an explicit flag wins', () => {
+  it('relaunches as X11 under XWayland (so the prompt can stay on top); never without an X display; an explicit flag wins', () => {
     const wl = { WAYLAND_DISPLAY: 'wayland-0', DISPLAY: ':0' };
-    assert.equal(ozonePlatformSwitch(['app'], wl, 'linux'), 'x11');
-    assert.equal(
-      ozonePlatformSwitch(['app'], { XDG_SESSION_TYPE: 'wayland', DISPLAY: ':1' }, 'linux'),
-      'x11',
+    const app = ['/opt/SSH Agent Proxy/ssh-agent-proxy', '--hidden'];
+    assert.deepEqual(x11Relaunch(app, wl, 'linux'), { args: ['--hidden', '--ozone-platform=x11'] });
+    assert.deepEqual(
+      x11Relaunch(['electron', '.'], { XDG_SESSION_TYPE: 'wayland', DISPLAY: ':1' }, 'linux'),
+      {
+        args: ['.', '--ozone-platform=x11'],
+      },
+    );
+    assert.deepEqual(
+      x11Relaunch(
+        ['/tmp/.mount_SSHxyz/ssh-agent-proxy'],
+        { ...wl, APPIMAGE: '/home/ana/SSH.AppImage' },
+        'linux',
+      ),
+      { args: ['--ozone-platform=x11'], execPath: '/home/ana/SSH.AppImage' },
+      'an AppImage restarts from the AppImage, not its vanishing mount',
     );
     assert.equal(
-      ozonePlatformSwitch(['app'], { WAYLAND_DISPLAY: 'wayland-0' }, 'linux'),
+      x11Relaunch(app, { WAYLAND_DISPLAY: 'wayland-0' }, 'linux'),
       null,
       'no XWayland: stay on Wayland',
     );
     assert.equal(
-      ozonePlatformSwitch(['app'], { DISPLAY: ':0' }, 'linux'),
+      x11Relaunch(app, { DISPLAY: ':0' }, 'linux'),
       null,
       'X11 session: nothing to change',
     );
-    assert.equal(ozonePlatformSwitch(['app', '--ozone-platform=wayland'], wl, 'linux'), null);
-    assert.equal(ozonePlatformSwitch(['app', '--ozone-platform', 'wayland'], wl, 'linux'), null);
-    assert.equal(ozonePlatformSwitch(['app', '--ozone-platform-hint=auto'], wl, 'linux'), 'x11');
-    assert.equal(ozonePlatformSwitch(['app'], wl, 'darwin'), null);
+    // The relaunched process carries the flag, so it never relaunches again.
+    const relaunched = x11Relaunch(app, wl, 'linux')!;
+    assert.equal(x11Relaunch([app[0]!, ...relaunched.args], wl, 'linux'), null);
+    assert.equal(x11Relaunch([...app, '--ozone-platform', 'wayland'], wl, 'linux'), null);
+    assert.deepEqual(
+      x11Relaunch([...app, '--ozone-platform-hint=auto'], wl, 'linux')?.args.at(-1),
+      '--ozone-platform=x11',
+    );
+    assert.equal(x11Relaunch(app, wl, 'darwin'), null);
   });
 });
 
