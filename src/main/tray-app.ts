@@ -79,11 +79,14 @@ export function startTrayApp(d: TrayAppDeps): {
   status.start();
   // 'lock-screen'/'unlock-screen' exist on macOS and Windows only, and say nothing about a
   // screen locked before the app started; so each request also asks for the idle state,
-  // which reports 'locked' where Chromium can tell (on Linux: a screen saver it can see).
+  // which says 'locked' where Chromium can tell. On Linux Chromium asks the desktop's D-Bus
+  // ScreenSaver service (GNOME, KDE, Cinnamon, MATE, Xfce), else an X11 screen saver; its
+  // D-Bus watcher starts on the first query and answers later, so query once now.
   let screenLocked = false;
   e.powerMonitor.on('lock-screen', () => (screenLocked = true));
   e.powerMonitor.on('unlock-screen', () => (screenLocked = false));
   const isScreenLocked = () => screenLocked || e.powerMonitor.getSystemIdleState(1) === 'locked';
+  isScreenLocked();
   const notifications = new LiveNotifications(log);
 
   const approval = createApprovalWindow(wd);
