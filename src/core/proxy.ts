@@ -412,9 +412,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         await new Promise((r) => setTimeout(r, 25));
       for (const s of servers) s.closeAllConnections();
       // Records of requests that ended are queued; none is lost on a clean shutdown.
-      await audit.flush?.().catch((err: unknown) =>
-        log.error(`cannot write the last audit records: ${String(err)}`),
-      );
+      await audit
+        .flush?.()
+        .catch((err: unknown) => log.error(`cannot write the last audit records: ${String(err)}`));
     },
   };
 }
