@@ -19,7 +19,10 @@ export interface AuditRecord {
 }
 
 export interface AuditSink {
+  /** Queue a record; returns at once (the file write happens off the request path). */
   write(record: AuditRecord): void;
+  /** Resolves when every queued record is on disk (a clean shutdown awaits it). */
+  flush?(): Promise<void>;
 }
 
 export const nullAudit: AuditSink = { write() {} };
