@@ -10,6 +10,8 @@ export interface ScreenStream {
   isTTY?: boolean;
   columns?: number;
   rows?: number;
+  on?(event: 'resize', fn: () => void): unknown;
+  off?(event: 'resize', fn: () => void): unknown;
 }
 
 /** Continuation rows are indented, by less on a very narrow terminal. */
@@ -106,6 +108,13 @@ export class LiveRegion {
     if (!this.interactive && history.length) this.lastAppended = '';
     text += this.draw();
     if (text) this.out.write(text);
+  }
+
+  /** Call `fn` when the terminal is resized (to redraw at the new width); returns an off switch. */
+  onResize(fn: () => void): () => void {
+    if (!this.interactive || !this.out.on) return () => {};
+    this.out.on('resize', fn);
+    return () => this.out.off?.('resize', fn);
   }
 
   /** Let `write` put text on the stream (a log line) above the block, then redraw the block. */

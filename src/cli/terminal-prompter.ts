@@ -74,7 +74,12 @@ export class TerminalPrompter implements Prompter {
     this.o.input.setRawMode(true);
     this.o.input.on('data', this.onData);
     this.o.input.resume();
-    this.detach = this.o.broker.attach(this);
+    const offResize = this.o.screen.onResize(() => this.draw());
+    const offBroker = this.o.broker.attach(this);
+    this.detach = () => {
+      offBroker();
+      offResize();
+    };
   }
 
   /** Stop for shutdown: requests still waiting are about to be denied; say so, clear timers. */

@@ -198,7 +198,32 @@ describe('terminal prompter', () => {
   });
 });
 
-describe('live region wrapping', () => {
+describe('live region', () => {
+  it('without a capable terminal appends each changed block and erases nothing', () => {
+    let text = '';
+    const out = { write: (t: string) => (text += t), isTTY: true, columns: 80 };
+    const region = new LiveRegion(out, { TERM: 'dumb' });
+    assert.equal(region.interactive, false);
+    region.render([], ['prompt 1', 'keys']);
+    region.render([], ['prompt 1', 'keys']); // unchanged: not printed again
+    region.render(['  · done', '    → allowed once'], ['prompt 2', 'keys']);
+    region.around(() => (text += 'a log line\n'));
+    assert.equal(
+      text,
+      'prompt 1\nkeys\n  · done\n    → allowed once\nprompt 2\nkeys\na log line\nprompt 2\nkeys\n',
+    );
+  });
+
+  it('on a terminal erases exactly the rows it drew, wrapped lines included', () => {
+    let text = '';
+    const out = { write: (t: string) => (text += t), isTTY: true, columns: 11 };
+    const region = new LiveRegion(out, { TERM: 'xterm' });
+    region.render([], ['short', 'a line longer than ten']); // 1 + 3 rows at width 10
+    text = '';
+    region.render(['kept'], []);
+    assert.equal(text, `${String.fromCharCode(0x1b)}[4A\r${String.fromCharCode(0x1b)}[Jkept\n`);
+  });
+
   it('never lets the terminal wrap a line: rows are cut at the width, wide characters count 2', () => {
     assert.deepEqual(wrapLine('abcdefghijkl', 10), ['abcdefghij', '    kl']);
     assert.deepEqual(wrapLine('abcdef', 2), ['ab', ' c', ' d', ' e', ' f']);
