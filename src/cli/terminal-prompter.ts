@@ -8,8 +8,8 @@
 // Keys: y allow once, n deny, a allow + grant (covers the listed requests too), and with a
 // group listed Y allow all listed once, N deny all listed. A group answer names exactly the
 // request ids on screen. Keys are ignored (and the prompt says so) for a moment after a
-// prompt appears, after the listed requests change and after each answer, so typing meant
-// for something else cannot approve. Escape sequences (arrow keys…) are never answers.
+// prompt appears and after each answer, so typing meant for something else cannot approve;
+// the group keys also after the listed requests change. Escape sequences (arrow keys…) are never answers.
 // Ctrl-C stays "stop the proxy".
 import type { ReadStream } from 'node:tty';
 import {
@@ -54,7 +54,10 @@ export class TerminalPrompter implements Prompter {
   private currentId: string | undefined;
   /** The ids a group key answers: the current request and the subjects listed under it. */
   private listed: string[] = [];
+  /** Keys count from here on: set when the current request changes and after each answer. */
   private armedAt = Infinity;
+  /** Keys that answer the listed requests (a, Y, N) also wait after the list changes. */
+  private groupArmedAt = Infinity;
   private ignoredNoteUntil = 0;
   /** While broker.answer runs: the outcome to print for each id it may settle. */
   private answering = new Map<string, string>();
@@ -112,13 +115,18 @@ export class TerminalPrompter implements Prompter {
     this.queue = queue;
     const current = this.current ?? queue[0];
     const listed = current ? this.listFor(current) : [];
-    if (current?.id !== this.currentId || listed.join() !== this.listed.join()) {
-      // What the keys would answer changed: they wait again before they count.
-      this.currentId = current?.id;
-      this.listed = listed;
+    // What the keys would answer changed: they wait again before they count. Only the
+    // group keys wait when only the list changed, so a client that keeps changing its
+    // list cannot keep y and n from answering the request on screen.
+    if (current?.id !== this.currentId) {
       this.armedAt = now + ARM_DELAY_MS;
+      this.groupArmedAt = this.armedAt;
       this.ignoredNoteUntil = 0;
+    } else if (listed.join() !== this.listed.join()) {
+      this.groupArmedAt = now + ARM_DELAY_MS;
     }
+    this.currentId = current?.id;
+    this.listed = listed;
     this.draw(history);
   }
 
@@ -231,13 +239,13 @@ export class TerminalPrompter implements Prompter {
     const r = this.current;
     if (!r) return; // typed with no prompt on screen
     const now = this.clock.now();
-    if (now < this.armedAt) {
+    const group = action === 'grant' || action === 'all-once' || action === 'all-deny';
+    if ((action === 'all-once' || action === 'all-deny') && this.listed.length < 2) return;
+    if (now < this.armedAt || (group && now < this.groupArmedAt)) {
       this.ignoredNoteUntil = now + IGNORED_NOTE_MS;
       this.draw();
       return;
     }
-    const group = action === 'grant' || action === 'all-once' || action === 'all-deny';
-    if ((action === 'all-once' || action === 'all-deny') && this.listed.length < 2) return;
     const ids = group ? [...this.listed] : [r.id];
     const answer: Answer =
       action === 'grant'
@@ -258,6 +266,7 @@ export class TerminalPrompter implements Prompter {
       ]),
     );
     this.armedAt = now + ARM_DELAY_MS;
+    this.groupArmedAt = this.armedAt;
     try {
       // The broker calls update() before it returns; the outcomes come out there.
       this.o.broker.answer(ids.length === 1 ? { id: r.id } : { ids }, answer);

@@ -292,10 +292,10 @@ describe('terminal prompter in a real pty', () => {
     assert.equal(await status(pending[unlisted[0]!]!.result), '403 denied-by-user');
   });
 
-  it('a key too soon after the listed requests change is ignored, and says so', async () => {
+  it('a group key too soon after the listed requests change is ignored, and says so', async () => {
     const t = await openTerminal();
     // Each try shows a request, then adds one to its group (the list changes, re-arming the
-    // keys) and types n at once. A slow machine may deliver n after the delay (then it
+    // group keys) and types N (deny these 2) at once. A slow machine may deliver n after the delay (then it
     // denies, honestly, and we try again); we need one try where it arrived in time.
     for (let attempt = 1; ; attempt++) {
       const base = sign(t.url, COMMIT(`Base ${attempt}`));
@@ -306,7 +306,7 @@ describe('terminal prompter in a real pty', () => {
         (s) => live(s).includes(`    · Sign git commit "Joiner ${attempt}"`),
         `Joiner ${attempt} listed`,
       );
-      await t.keys('n');
+      await t.keys('N');
       const s = await t.until(
         (s) => live(s).includes('(key ignored — wait a moment)') || count(s, '→') > outcomesBefore,
         'the key to be ignored or taken',

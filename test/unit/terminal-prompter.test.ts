@@ -113,8 +113,11 @@ describe('terminal prompter', () => {
     // changed, so the key does not count — it would have answered something unseen.
     const joiner = ask('four');
     press('a');
+    press('Y');
+    press('N');
     assert.equal(broker.queue().length, 4);
     assert.equal(broker.grants().length, 0);
+    assert.match(shown(), /\(key ignored — wait a moment\)\n$/);
     // Fill the group past what is listed: the unlisted ones are not answered.
     const rest = Array.from({ length: MAX_LISTED }, (_, i) => ask(`more ${i}`));
     const groupSize = () => first.length + 1 + rest.length;
@@ -152,6 +155,22 @@ describe('terminal prompter', () => {
     const states = await Promise.all(all.map(settled));
     assert.equal(states.filter((st) => st !== 'pending').length, listed + 1);
     assert.equal(broker.queue().length, 10 - listed - 1);
+    p.stop();
+  });
+
+  it('a client that keeps changing its list cannot keep y and n from answering the request shown', async () => {
+    const { time, broker, ask, press, p } = setup();
+    const shown = ask('on screen');
+    time.advance(ARM_DELAY_MS);
+    for (let i = 0; i < 3; i++) {
+      void ask(`churn ${i}`);
+      time.advance(ARM_DELAY_MS / 2);
+    }
+    press('n');
+    const d = await shown;
+    assert.equal(d.allowed, false);
+    assert.equal(d.by, 'person');
+    assert.equal(broker.queue().length, 3, 'only the request on screen was answered');
     p.stop();
   });
 
