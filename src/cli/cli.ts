@@ -162,6 +162,12 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGHUP', () => stop('SIGHUP'));
+    // A closed terminal fails every later write (EIO): shut down cleanly instead of crashing.
+    let terminalGone = false;
+    process.stderr.on('error', () => {
+      if (!terminalGone) stop('terminal gone');
+      terminalGone = true;
+    });
     if (startedByNpm(process.env)) watchParent(() => stop('npm exited'));
   });
 }

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { makeKey, run, startAgent, tempDir, type Agent } from '../helpers/openssh.js';
+import { makeKey, run, startAgent, tempDir, waitFor, type Agent } from '../helpers/openssh.js';
 import { CLI, http, spawnConsole } from '../helpers/proxy.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
@@ -144,7 +144,8 @@ describe('shutdown and fallback', () => {
       SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg'),
     });
     const inflight = http(`${p.url}/sign`, { method: 'POST', body: 'x' });
-    await new Promise((r) => setTimeout(r, 200));
+    // In flight = the agent has been asked to sign (SSH_AGENTC_SIGN_REQUEST, 13) and hangs.
+    await waitFor(() => liar.received.includes(13), 10_000, 'the sign request at the agent');
     const exit = p.stop('SIGTERM');
     const res = await inflight;
     assert.equal(res.status, 504, 'the in-flight request got its answer');
