@@ -2,8 +2,8 @@
 // place (countdown, queue changes), while history (outcomes, log lines) is written above
 // it and stays. Lines are wrapped here, so the number of rows drawn is known exactly and
 // the next redraw erases precisely the old block (cursor up that many rows, erase below).
-// Without a capable terminal (not a TTY, or TERM=dumb) nothing is erased: each changed
-// block is appended instead.
+// Without a capable terminal (not a TTY, or TERM=dumb) nothing is erased: a block is
+// appended when it changed, and log lines simply follow it.
 
 export interface ScreenStream {
   write(text: string): unknown;
@@ -92,9 +92,14 @@ export class LiveRegion {
     if (this.block.length === 0) return '';
     const rows = this.block.flatMap((l) => wrapLine(l, this.width()));
     if (!this.interactive) {
+      // Appending: print a block only when it changed, and when lines were only added at
+      // its end (a note), only those.
       const text = rows.join('\n');
-      if (text === this.lastAppended) return '';
+      const before = this.lastAppended;
       this.lastAppended = text;
+      if (text === before || before.startsWith(`${text}\n`)) return '';
+      if (before && text.startsWith(`${before}\n`)) return `${text.slice(before.length + 1)}\n`;
+      return `${text}\n`;
     }
     this.drawn = rows.map(widthOf);
     return `${rows.join('\n')}\n`;
@@ -105,7 +110,6 @@ export class LiveRegion {
     let text = this.erase();
     for (const l of history) text += `${wrapLine(l, this.width()).join('\n')}\n`;
     this.block = block;
-    if (!this.interactive && history.length) this.lastAppended = '';
     text += this.draw();
     if (text) this.out.write(text);
   }
@@ -122,7 +126,8 @@ export class LiveRegion {
     const erase = this.erase();
     if (erase) this.out.write(erase);
     write();
-    if (!this.interactive) this.lastAppended = '';
+    // Appending, the block printed before stays the latest one shown: no need to repeat it.
+    if (!this.interactive) return;
     const again = this.draw();
     if (again) this.out.write(again);
   }

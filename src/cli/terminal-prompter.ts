@@ -158,13 +158,16 @@ export class TerminalPrompter implements Prompter {
   private block(now: number): string[] {
     const r = this.current;
     if (!r) return [];
-    const secs = Math.max(0, Math.ceil((r.deadline - now) / 1000));
+    // Appending to a plain terminal cannot tick: it says when instead of how long.
+    const expires = this.o.screen.interactive
+      ? `Expires in ${Math.max(0, Math.ceil((r.deadline - now) / 1000))} s`
+      : `Expires at ${new Date(r.deadline).toTimeString().slice(0, 8)}`;
     const lines = [
       '',
       `━━ Approve signature? (${this.queue.indexOf(r) + 1} of ${this.queue.length}) ━━`,
       `  ${headline(r.description)}`,
       ...requestLines(r).map((l) => `  ${l.label.padEnd(11)} ${l.value}`),
-      `  Expires in ${secs} s (denied if unanswered)`,
+      `  ${expires} (denied if unanswered)`,
     ];
     const subjects = this.listed.slice(1).map((id) => this.queue.find((q) => q.id === id)!);
     const more = this.queue.filter((q) => q.group === r.group).length - this.listed.length;

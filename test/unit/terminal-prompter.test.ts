@@ -225,11 +225,13 @@ describe('live region', () => {
     assert.equal(region.interactive, false);
     region.render([], ['prompt 1', 'keys']);
     region.render([], ['prompt 1', 'keys']); // unchanged: not printed again
+    region.render([], ['prompt 1', 'keys', 'a note']); // only the added line
+    region.render([], ['prompt 1', 'keys']); // the note went: nothing to take back
     region.render(['  · done', '    → allowed once'], ['prompt 2', 'keys']);
-    region.around(() => (text += 'a log line\n'));
+    region.around(() => (text += 'a log line\n')); // follows the prompt, which is not repeated
     assert.equal(
       text,
-      'prompt 1\nkeys\n  · done\n    → allowed once\nprompt 2\nkeys\na log line\nprompt 2\nkeys\n',
+      'prompt 1\nkeys\na note\n  · done\n    → allowed once\nprompt 2\nkeys\na log line\n',
     );
   });
 
