@@ -236,58 +236,50 @@ function refSubject(message: string): string {
 
 // --- commits --------------------------------------------------------------------------
 
-/** Decoders for a commit's `encoding` header, matching what iconv gives git's log. */
+// Encodings whose WHATWG decoder (fatal mode) gives what glibc's iconv gives git's log —
+// proven byte by byte in test/integration/describe-git.test.ts. Others (Shift_JIS, where
+// iconv maps 0x5C to YEN SIGN; windows-125x, where iconv rejects unmapped bytes) are refused.
+const SINGLE_BYTE = /^(?:iso[-_]?8859-(?:[2-8]|1[03-6])|koi8-[ru])$/;
+
+/** Decoder for a commit's `encoding` header, or null when git's reading cannot be matched. */
 function decoderFor(label: string): ((bytes: Buffer) => string) | null {
   const l = label.trim().toLowerCase();
   if (l === 'utf-8' || l === 'utf8') return (b) => b.toString('utf8');
   // WHATWG maps these labels to windows-1252; iconv's ISO-8859-1 is the identity on bytes.
-  if (['iso-8859-1', 'iso8859-1', 'iso_8859-1', 'latin1', 'latin-1', 'l1'].includes(l))
+  if (['iso-8859-1', 'iso8859-1', 'iso_8859-1', 'latin1', 'l1'].includes(l))
     return (b) => b.toString('latin1');
-  if (['ascii', 'us-ascii', 'ansi_x3.4-1968'].includes(l))
-    return (b) => (b.every((x) => x < 0x80) ? b.toString('latin1') : fail());
-  let decoder: TextDecoder;
-  try {
-    decoder = new TextDecoder(l, { fatal: true });
-  } catch {
-    return null;
-  }
-  // Only encodings that keep ASCII where it is (git's header syntax must survive).
-  if (decoder.encoding.startsWith('utf-16') || decoder.encoding === 'replacement') return null;
+  if (!SINGLE_BYTE.test(l)) return null;
+  const decoder = new TextDecoder(l.replace(/^iso[-_]?8859/, 'iso-8859'), { fatal: true });
   return (b) => decoder.decode(b);
 }
-function fail(): never {
-  throw new Error('not decodable');
-}
 
-function decodeCommit(bytes: Buffer): { text: string; encoding?: string } {
-  const utf8 = bytes.toString('utf8');
-  // The encoding header is ASCII; find it on a byte-faithful reading of the header.
-  const raw = splitObject(bytes.toString('latin1'), 'commit');
-  const enc = raw.headers.filter((h) => h.key === 'encoding');
-  if (enc.length > 1) ambiguous('commit', 'has more than one encoding header');
-  const label = enc[0]?.value;
-  if (label === undefined) return { text: utf8 };
+/** The commit's text as git's log reads it: converted from its `encoding` header. */
+function decodeCommit(bytes: Buffer, label: string | undefined): string {
+  if (label === undefined) return bytes.toString('utf8');
   const decode = decoderFor(label);
-  const unsupported = () => {
-    throw new ProxyError(
-      422,
-      'unsupported-git-encoding',
-      `the commit declares encoding "${displayText(label, 40)}", which the proxy cannot show as git would; use UTF-8 (i18n.commitEncoding)`,
-    );
-  };
-  if (!decode) unsupported();
-  let text: string;
   try {
-    text = decode!(bytes);
+    if (decode) return decode(bytes);
   } catch {
-    return unsupported();
+    // not decodable as declared: git would show raw bytes; refuse below
   }
-  const l = label.trim().toLowerCase();
-  return l === 'utf-8' || l === 'utf8' ? { text } : { text, encoding: displayText(label, 40) };
+  throw new ProxyError(
+    422,
+    'unsupported-git-encoding',
+    `the commit declares encoding "${displayText(label, 40)}", which the proxy cannot show as git would; use UTF-8 (i18n.commitEncoding)`,
+  );
 }
 
 function describeCommit(bytes: Buffer) {
-  const { text, encoding } = decodeCommit(bytes);
+  // First the structure, on a byte-faithful reading (header syntax is ASCII), so that an
+  // ambiguous or already-signed commit is refused for that reason whatever its encoding;
+  // then the values, from the text as git's log converts it.
+  const encoding = readCommit(bytes.toString('latin1')).encodingLabel;
+  const { commit } = readCommit(decodeCommit(bytes, encoding));
+  const utf8 = encoding === undefined || /^utf-?8$/i.test(encoding.trim());
+  return { ...commit, ...(utf8 ? {} : { encoding: displayText(encoding, 40) }) };
+}
+
+function readCommit(text: string) {
   const { headers, message } = splitObject(text, 'commit');
   let i = 0;
   const tree = headers[i++] as Header;
@@ -309,6 +301,7 @@ function describeCommit(bytes: Buffer) {
   const committer = person(headers[i++] as Header, 'commit');
   const mergetags: MergedTag[] = [];
   const others: Header[] = [];
+  let encodingLabel: string | undefined;
   for (const h of headers.slice(i)) {
     if (h.key === 'author' || h.key === 'committer')
       ambiguous('commit', `has a second ${h.key} header`);
@@ -316,12 +309,14 @@ function describeCommit(bytes: Buffer) {
       malformed('commit', `has a ${h.key} header after the committer`);
     if (SIGNATURE_HEADERS.has(h.key)) alreadySigned('commit', `already has a ${h.key} header`);
     if (h.key === 'encoding') {
+      if (encodingLabel !== undefined) ambiguous('commit', 'has more than one encoding header');
       if (h.more.length) malformed('commit', 'has an encoding header that continues');
+      encodingLabel = h.value;
     } else if (h.key === 'mergetag') {
       mergetags.push(describeMergedTag([h.value, ...h.more].join('\n')));
     } else others.push(h);
   }
-  return {
+  const commit = {
     objectFormat: format,
     tree: tree.value.toLowerCase(),
     parents,
@@ -329,10 +324,10 @@ function describeCommit(bytes: Buffer) {
     committer,
     subject: logSubject(message),
     bodyBytes: Buffer.byteLength(message),
-    ...(encoding ? { encoding } : {}),
     mergetags: mergetags.slice(0, LIMIT.updates),
     otherHeaders: otherHeaderNames(others),
   } as const;
+  return { commit, encodingLabel };
 }
 
 // --- tags -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import { ByteBudget, RateLimiter } from './limits.js';
 import { listen } from './listener.js';
 import { applySettings, type ApplyResult } from './live-settings.js';
 import type { SettingsValues } from './settings-file.js';
-import type { Logger } from './logger.js';
+import { cleanLogger, type Logger } from './logger.js';
 import { isValidNamespace } from './sshsig.js';
 import { TokenStore, type TokenRecord } from './token-store.js';
 
@@ -67,7 +67,8 @@ export function keyInfo(id: Identity): KeyInfo {
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,200})$/;
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const { config, log } = opts;
+  const { config } = opts;
+  const log = cleanLogger(opts.log); // every core log line is one display-safe line
   const audit = opts.audit ?? nullAudit;
   const tokens = new TokenStore(config.configDir);
   if (!isLoopbackHost(config.addr.host) && tokens.usable().length === 0) {
