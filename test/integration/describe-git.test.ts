@@ -14,7 +14,9 @@ import { describe, summarize, type Description } from '../../src/core/describe.j
 import { displayText } from '../../src/core/display-text.js';
 import { ProxyError } from '../../src/core/errors.js';
 import { headline, requestLines } from '../../src/core/request-view.js';
-import { mustRun, run, tempDir } from '../helpers/openssh.js';
+import { makeKey, mustRun, run, startAgent, tempDir } from '../helpers/openssh.js';
+import { http, startTestProxy } from '../helpers/proxy.js';
+import { startRecordingRelay } from '../helpers/recording-relay.js';
 
 let repo: string;
 let counter = 0;
@@ -533,6 +535,34 @@ suite('describe() against real git', () => {
     const t = describe(tag);
     assert.ok(t.kind === 'tag');
     assert.deepEqual([t.tagger?.name, t.tagger?.email, t.subject, t.tag], [tn, te, ts, tt]);
+  });
+});
+
+suite('a refusal through the real proxy', () => {
+  it('422 with its reason, before any prompt and without a SIGN_REQUEST to the agent', async () => {
+    const dir = tempDir();
+    const agent = await startAgent(dir);
+    await agent.add(await makeKey(dir, 'ed25519'));
+    const relay = await startRecordingRelay(dir, agent.sock);
+    const tp = await startTestProxy({
+      SSH_AGENT_PROXY_UPSTREAM: relay.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+    });
+    let prompts = 0;
+    const detach = tp.proxy.broker.attach({ update: (q) => void (prompts += q.length) });
+    try {
+      const twoAuthors = Buffer.from(
+        `tree ${emptyTree}\nauthor Alice <alice@x> 1 +0000\ncommitter Alice <alice@x> 1 +0000\nauthor Mallory <m@evil> 2 +0000\n\nLooks like Alice's\n`,
+      );
+      const r = await http(`${tp.url}/sign?namespace=git`, { method: 'POST', body: twoAuthors });
+      assert.equal(r.status, 422);
+      assert.match(r.text, /^ambiguous-git-object: the commit has a second author header; .*\n$/);
+      assert.equal(prompts, 0, 'nobody was asked');
+      assert.equal(relay.count(13), 0, 'the agent was never asked to sign');
+      assert.equal(tp.proxy.recent().at(-1)?.outcome, 'ambiguous-git-object');
+    } finally {
+      detach();
+    }
   });
 });
 
