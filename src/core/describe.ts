@@ -82,9 +82,6 @@ const LIMIT = {
   headerNames: 8,
 };
 
-/** @deprecated kept for callers; use displayText from display-text.ts. */
-export const safeText = displayText;
-
 // --- refusals -----------------------------------------------------------------------
 
 function ambiguous(what: string, sentence: string): never {
