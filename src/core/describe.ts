@@ -13,7 +13,7 @@
 // opaque data (size and SHA-256), or a push certificate.
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
-import { displayText } from './display-text.js';
+import { displayText, scanBudget } from './display-text.js';
 import { ProxyError } from './errors.js';
 
 export interface Person {
@@ -196,23 +196,41 @@ function trimEnd(s: string, set: string): string {
   while (end > 0 && set.includes(s[end - 1] as string)) end--;
   return s.slice(0, end);
 }
-const rtrimGit = (line: string) => trimEnd(line, ' \t\n\r'); // git's isspace()
 
-// Enough of a long subject to fill the displayed one; the rest is cut (with an ellipsis).
-const SUBJECT_SCAN = LIMIT.subject * 8;
+// displayText(subject) depends only on this much of it (and on whether there is more), so
+// a multi-megabyte message is read only that far — with the same result as reading it all.
+const SUBJECT_NEED = scanBudget(LIMIT.subject) + 1;
+const GIT_NONSPACE = /[^ \t\n\r]/; // git's isspace(): space, tab, LF, CR
+const NOT_CRLF = /[^\r\n]/;
 
 /** pretty.c `%s`: skip blank lines, then join the lines up to the next blank line. */
 function logSubject(message: string): string {
-  const lines = message.split('\n', 4096);
-  let i = 0;
-  while (i < lines.length && rtrimGit(lines[i] as string) === '') i++;
   const parts: string[] = [];
   let length = 0;
-  for (; i < lines.length && length < SUBJECT_SCAN; i++) {
-    const line = rtrimGit(lines[i] as string);
-    if (line === '') break;
-    parts.push(line);
-    length += line.length;
+  let started = false;
+  // Blank lines before the subject, however many, are skipped in one native search.
+  const first = message.search(GIT_NONSPACE);
+  if (first === -1) return '';
+  for (
+    let pos = message.lastIndexOf('\n', first) + 1;
+    pos < message.length && length < SUBJECT_NEED;
+  ) {
+    let eol = message.indexOf('\n', pos);
+    if (eol === -1) eol = message.length;
+    const line = message.slice(pos, eol);
+    pos = eol + 1;
+    if (!GIT_NONSPACE.test(line)) {
+      if (started) break; // a blank line ends the subject
+      continue; // blank lines before it are skipped, however many
+    }
+    started = true;
+    // The line with trailing white space dropped (is_blank_line), read only as far as needed.
+    const kept =
+      line.length > SUBJECT_NEED && GIT_NONSPACE.test(line.slice(SUBJECT_NEED))
+        ? line.slice(0, SUBJECT_NEED)
+        : trimEnd(line.slice(0, SUBJECT_NEED), ' \t\r');
+    parts.push(kept);
+    length += kept.length + 1;
   }
   return displayText(parts.join(' '), LIMIT.subject);
 }
@@ -226,8 +244,12 @@ function refSubject(message: string): string {
   let end = body.indexOf('\n\n');
   if (end === -1) end = body.indexOf('\r\n\r\n');
   if (end === -1) end = body.length;
+  // CRLF → one character, so twice the need in raw text is enough.
+  const need = SUBJECT_NEED * 2;
   const sub =
-    end > SUBJECT_SCAN ? body.slice(0, SUBJECT_SCAN) : trimEnd(body.slice(0, end), '\r\n');
+    end > need && NOT_CRLF.test(body.slice(need, end))
+      ? body.slice(0, need)
+      : trimEnd(body.slice(0, Math.min(end, need)), '\r\n');
   return displayText(sub.replace(/\r\n/g, '\n').replace(/\n/g, ' '), LIMIT.subject);
 }
 
@@ -350,7 +372,8 @@ function readTag(text: string, what: string, signed: boolean) {
       if (!signed) alreadySigned(what, `already has a ${h.key} header`);
     } else others.push(h);
   }
-  if (!signed && message.split('\n').some((l) => SIGNATURE_START.some((s) => l.startsWith(s))))
+  const startsALine = (s: string) => message.startsWith(s) || message.includes(`\n${s}`);
+  if (!signed && SIGNATURE_START.some(startsALine))
     alreadySigned(what, 'message already contains a signature block');
   return {
     object: object.value.toLowerCase(),

@@ -26,6 +26,15 @@ export const UNSAFE_FOR_DISPLAY =
 export const ELLIPSIS = '…';
 
 /**
+ * How many UTF-16 units of its input displayText(_, max) looks at: the result depends only
+ * on that prefix and on whether the input is longer. Callers that assemble a long value
+ * need not build more than one unit beyond this.
+ */
+export function scanBudget(max: number): number {
+  return Math.max(1, Math.floor(max)) * 8 + 64;
+}
+
+/**
  * Make untrusted text safe to show on one line: no control, format, private-use,
  * unassigned or invisible characters, white space collapsed, at most `max` code points
  * (an ellipsis marks a cut).
@@ -33,7 +42,7 @@ export const ELLIPSIS = '…';
 export function displayText(text: string, max = 200): string {
   const limit = Math.max(1, Math.floor(max));
   // Bound the work first: a multi-megabyte subject is cut before it is scanned.
-  const budget = limit * 8 + 64;
+  const budget = scanBudget(limit);
   const cutEarly = text.length > budget;
   const head = cutEarly ? text.slice(0, budget) : text;
   const clean = head.replace(BREAKS, ' ').replace(INVISIBLE, '').replace(SPACES, ' ').trim();

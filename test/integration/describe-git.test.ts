@@ -495,6 +495,30 @@ suite('describe() against real git', () => {
     );
   });
 
+  it('long and padded messages: the subject is the one git shows, read in bounded work', async () => {
+    const bodies = [
+      `${'\n \t\r'.repeat(5000)}\nSubject after 5000 blank lines\n`,
+      `${'w'.repeat(100_000)}\n`,
+      `${' '.repeat(100_000)}x\n`,
+      `x${'\r'.repeat(100_000)}\n\nbody`,
+      `${'ab '.repeat(2000)}\n${'cd '.repeat(2000)}\n`,
+      `${'y\r\n'.repeat(3000)}`,
+    ];
+    for (const body of bodies) {
+      const commit = Buffer.from(
+        `tree ${emptyTree}\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\n${body}`,
+      );
+      assertCommitMatches(
+        attempt(commit) as Description,
+        await gitLog(await write('commit', commit)),
+      );
+      const tag = Buffer.from(
+        `object ${parents[0]}\ntype commit\ntag v1\ntagger T <t@x> 1 +0000\n\n${body}`,
+      );
+      assertTagMatches(attempt(tag) as Description, await gitTag(await write('tag', tag)));
+    }
+  });
+
   it('commits and tags made by git itself are described exactly', async () => {
     const work = join(repo, '..', 'w');
     mkdirSync(work);
