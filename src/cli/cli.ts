@@ -131,8 +131,9 @@ async function consoleCommand(config: Config): Promise<number> {
       log.info(
         `${signal}: shutting down (pending approvals are denied, in-flight requests finish)`,
       );
-      void proxy.close(5_000).then(() => {
+      void proxy.close(5_000).then(async () => {
         log.info('stopped');
+        await log.flush(); // the log is written off the request path: finish it
         resolve(0);
       });
     };

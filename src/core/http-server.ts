@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { anonymousClient, type ClientInfo } from './client.js';
 import { oneLine, ProxyError, TokenRefused } from './errors.js';
 import { busy, type ByteBudget } from './limits.js';
-import type { Logger } from './logger.js';
+import { logs, type Logger } from './logger.js';
 
 export interface RequestContext {
   id: string;
@@ -340,16 +340,19 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     function finish(): void {
       const ms = (performance.now() - started).toFixed(1);
       const hungUp = abort.signal.aborted && status >= 400;
-      const parts = [
-        `${oneLine(req.method ?? '?', 16)} ${oneLine(path, 80)}`,
-        `client="${oneLine(ctx.client.name, 80)}"`,
-      ];
-      if (ctx.fingerprint) parts.push(`key=${ctx.fingerprint}`);
-      if (ctx.namespace) parts.push(`ns=${ctx.namespace}`);
-      parts.push(`status=${hungUp ? `${status}(hung up)` : status}`);
-      if (status >= 400) parts.push(`code=${hungUp ? 'hung-up' : code}`);
-      parts.push(`ms=${ms}`);
-      (path === '/healthz' ? log.debug : log.info).call(log, parts.join(' '));
+      const level = path === '/healthz' ? 'debug' : 'info';
+      if (logs(log, level)) {
+        const parts = [
+          `${oneLine(req.method ?? '?', 16)} ${oneLine(path, 80)}`,
+          `client="${oneLine(ctx.client.name, 80)}"`,
+        ];
+        if (ctx.fingerprint) parts.push(`key=${ctx.fingerprint}`);
+        if (ctx.namespace) parts.push(`ns=${ctx.namespace}`);
+        parts.push(`status=${hungUp ? `${status}(hung up)` : status}`);
+        if (status >= 400) parts.push(`code=${hungUp ? 'hung-up' : code}`);
+        parts.push(`ms=${ms}`);
+        log[level](parts.join(' '));
+      }
       opts.onFinished?.(ctx, path, status, hungUp ? 'hung-up' : code, Number(ms));
     }
   };
