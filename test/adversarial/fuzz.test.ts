@@ -7,10 +7,11 @@
 // legitimate /sign still work, the signature checked by ssh-keygen.
 //
 // Why no garbage can sign: the garbage never carries the legitimate token. The only token
-// it may carry is limited to a key that is not in the agent, so a request with it passes
-// the guards, the size check, `100 Continue` and the body read, and is still refused before
-// the agent is asked to sign — unless the limits were lost, which is exactly the bug the
-// zero-SIGN_REQUEST count would catch.
+// it may carry is limited to a key that is not in the agent, so a request with it (and
+// many are generated well-formed but for one part) passes the guards, the size check,
+// `100 Continue` and the body read, and is still refused before the agent is asked to
+// sign — unless the limits were lost, which is exactly what the zero-SIGN_REQUEST count
+// would catch.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -84,8 +85,9 @@ const SENTINEL = () => `GET /healthz HTTP/1.1\r\nHost: ${goodHost}\r\nConnection
  * Write `pieces` one after another (each once the previous has left), then:
  * `keep-open` sends a closing /healthz and waits for the server to close; `half-close`
  * shuts our sending side and waits for the server to close; `wait` just waits for the
- * server to close; `early-close` drops the connection. Resolves with every byte the server sent; rejects if the server neither
- * closes nor goes quiet within the deadline (a hang).
+ * server to close; `early-close` drops the connection. Resolves with every byte the
+ * server sent; rejects if the server does not close within the deadline (a hang) or the
+ * connection is refused (the proxy is gone).
  */
 function exchange(pieces: Buffer[], ending: Ending): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -188,7 +190,6 @@ function checkAnswer(a: Answer): string {
   assert.ok(a.status >= 400, `status ${a.status}`);
   assert.match(text, ONE_LINE, `a ${a.status} body that is not one line "code: sentence"`);
   assert.match(a.headers.get('content-type') ?? '', /^text\/plain/);
-  if (process.env.FUZZ_DEBUG && text.startsWith('bad-request:')) return text.trim().slice(60);
   return `${a.status} ${text.split(':')[0]}`;
 }
 
@@ -457,7 +458,7 @@ function arbitraries() {
       ),
     },
   );
-  const connection = fc.constantFrom<[string, string][]>(
+  const connectionHeader = fc.constantFrom<[string, string][]>(
     [],
     [],
     [],
@@ -585,7 +586,7 @@ function arbitraries() {
     authorization,
     keyHeader,
     expect,
-    connection,
+    connection: connectionHeader,
     extra,
     body,
   };
@@ -633,7 +634,7 @@ function arbitraries() {
   });
 
   // One connection: 1-3 pipelined requests, split at random byte boundaries, ended somehow.
-  const connection1 = fc
+  const connection = fc
     .record({
       requests: fc.array(request, { minLength: 1, maxLength: 3 }),
       cuts: fc.array(fc.nat(), { maxLength: 6 }),
@@ -664,7 +665,7 @@ function arbitraries() {
         });
       return { pieces: kept, ending, show: shown, [fc.toStringMethod]: shown };
     });
-  return { connection: connection1 };
+  return { connection };
 }
 
 // ---- The tests -------------------------------------------------------------------------
@@ -675,7 +676,7 @@ async function healthy(): Promise<void> {
   assert.equal(h.text, 'ok\n');
 }
 
-/** Sign a commit over one raw connection with the legitimate token; check it with ssh-keygen. */
+/** ssh-keygen accepts `sig` as a git-namespace signature over `msg`. */
 async function checkSignature(sig: Buffer, msg: Buffer, name: string): Promise<void> {
   const file = join(dir, `${name}.sig`);
   writeFileSync(file, sig);
