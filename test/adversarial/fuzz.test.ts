@@ -804,6 +804,20 @@ describe('targeted regressions', () => {
     assertAlive();
   });
 
+  it('HEAD (left out of the fuzz: its answer has a length but no body) is refused without a body', async () => {
+    for (const path of ['/sign', '/healthz', '//[']) {
+      const data = (
+        await exchange(
+          [req([`HEAD ${path} HTTP/1.1`, `Host: ${goodHost}`, 'Connection: close'])],
+          'wait',
+        )
+      ).toString('latin1');
+      assert.match(data, /^HTTP\/1\.1 (405|400) [^\r\n]+\r\n/, path);
+      assert.ok(data.endsWith('\r\n\r\n'), `${path}: a body after the head`);
+    }
+    assertAlive();
+  });
+
   it('an HTTP/1.0 request ignores Expect: 100-continue (RFC 9110): no 100, just the answer', async () => {
     const msg = commitObject('http/1.0 expect');
     const { answers, rest } = parseAnswers(
