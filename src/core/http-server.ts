@@ -77,6 +77,9 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; query: readonly string[] 
 
 export const KEY_HEADER = 'x-ssh-agent-proxy-key';
 
+/** The expectation Node recognises (its own pattern); only HTTP/1.1 requests may carry it. */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
 function remoteAddress(req: IncomingMessage): string {
   return (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
 }
@@ -221,6 +224,11 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           `Host "${oneLine(host, 80)}" is not accepted (see SSH_AGENT_PROXY_ALLOWED_HOSTS)`,
         );
       }
+      // An expectation we cannot meet (RFC 9110 §10.1.1); HTTP/1.0 ones are ignored.
+      const expect = req.httpVersion === '1.1' ? req.headers.expect : undefined;
+      if (expect !== undefined && !CONTINUE.test(expect)) {
+        throw new ProxyError(417, 'expectation-failed', 'only "Expect: 100-continue" is supported');
+      }
       // 3. Target, method and path.
       const url = parseTarget(req.url);
       path = url.pathname;
@@ -289,7 +297,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         } else {
           charge = (n) => opts.budget.take(clientId, n) === null && ((charged += n), true);
         }
-        if (/\b100-continue\b/i.test(req.headers.expect ?? '')) res.writeContinue();
+        if (expect !== undefined) res.writeContinue();
         const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs, charge);
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
