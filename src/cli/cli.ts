@@ -1,11 +1,11 @@
 // `ssh-agent-proxy`: `--console` (the proxy headless, in plain Node or under Electron),
 // and the `token` and `audit` subcommands.
+import { Writable } from 'node:stream';
 import { ReadStream } from 'node:tty';
 import { formatAudit, readAudit } from '../core/audit.js';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { containerSetup } from '../core/container-setup.js';
 import { ed25519Impl } from '../core/ed25519.js';
-import type { Logger } from '../core/logger.js';
 import { ListenError } from '../core/listener.js';
 import { parseDuration, TokenError, tokenState, TokenStore } from '../core/token-store.js';
 import { auditFiles, auditPath } from '../log/audit-file.js';
@@ -70,13 +70,14 @@ function tokenCommand(
   return 0;
 }
 
-/** Each log line that is printed goes above the prompt, which is then redrawn below it. */
-function aboveThePrompt(log: Logger, screen: LiveRegion, level: Config['logLevel']): Logger {
-  const order = ['debug', 'info', 'warn', 'error'] as const;
-  const shown = (l: (typeof order)[number]) => order.indexOf(l) >= order.indexOf(level);
-  const wrap = (l: (typeof order)[number]) => (m: string) =>
-    shown(l) ? screen.around(() => log[l](m)) : log[l](m);
-  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+/** A stream for the log's stderr lines: each batch goes above the prompt, which is redrawn. */
+function aboveThePrompt(screen: LiveRegion): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      screen.around(() => process.stderr.write(chunk));
+      done();
+    },
+  });
 }
 
 async function consoleCommand(config: Config, configSetting: string): Promise<number> {
@@ -84,11 +85,7 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
   ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
   // The prompt is redrawn in place at the bottom of stderr; log lines go above it.
   const screen = new LiveRegion(process.stderr);
-  const log = aboveThePrompt(
-    consoleLogger(config.configDir, config.logLevel),
-    screen,
-    config.logLevel,
-  );
+  const log = consoleLogger(config.configDir, config.logLevel, aboveThePrompt(screen));
   let proxy;
   try {
     proxy = await startConfiguredProxy(config, log);
@@ -154,8 +151,9 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
       log.info(
         `${signal}: shutting down (pending approvals are denied, in-flight requests finish)`,
       );
-      void proxy.close(5_000).then(() => {
+      void proxy.close(5_000).then(async () => {
         log.info('stopped');
+        await log.flush(); // the log is written off the request path: finish it
         resolve(0);
       });
     };

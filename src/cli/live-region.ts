@@ -78,6 +78,11 @@ export class LiveRegion {
     return cols - 1; // never the last column: some terminals wrap on it
   }
 
+  /** Lines as rows: wrapped by us when we must count them, else left to the terminal. */
+  private rowsOf(lines: readonly string[]): string[] {
+    return this.interactive ? lines.flatMap((l) => wrapLine(l, this.width())) : [...lines];
+  }
+
   /** Escape codes that erase the block drawn last (the cursor is on the row below it). */
   private erase(): string {
     if (!this.interactive || this.drawn.length === 0) return '';
@@ -90,7 +95,7 @@ export class LiveRegion {
 
   private draw(): string {
     if (this.block.length === 0) return '';
-    const rows = this.block.flatMap((l) => wrapLine(l, this.width()));
+    const rows = this.rowsOf(this.block);
     if (!this.interactive) {
       // Appending: print a block only when it changed, and when lines were only added at
       // its end (a note), only those.
@@ -108,7 +113,7 @@ export class LiveRegion {
   /** Write `history` above the block (it stays), then show `block` in place of the old one. */
   render(history: readonly string[], block: readonly string[]): void {
     let text = this.erase();
-    for (const l of history) text += `${wrapLine(l, this.width()).join('\n')}\n`;
+    for (const row of this.rowsOf(history)) text += `${row}\n`;
     this.block = block;
     text += this.draw();
     if (text) this.out.write(text);

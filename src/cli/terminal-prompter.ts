@@ -21,7 +21,7 @@ import {
   type Prompter,
 } from '../core/approval-broker.js';
 import { headline, requestLines } from '../core/request-view.js';
-import type { LiveRegion } from './live-region.js';
+import { LiveRegion, type ScreenStream } from './live-region.js';
 
 export const ARM_DELAY_MS = 500;
 /** How long "(key ignored — wait a moment)" stays, at least. */
@@ -34,9 +34,13 @@ const DEADLINE_SLACK_MS = 50;
 export interface TerminalPrompterOptions {
   broker: ApprovalBroker;
   input: ReadStream;
-  screen: LiveRegion;
+  /** Where the prompt is drawn: a region shared with the log, or else a stream to draw on. */
+  screen?: LiveRegion;
+  output?: ScreenStream;
   onInterrupt: () => void;
+  /** Time and timers; `now` alone replaces only the time (timers stay real). */
   clock?: Clock;
+  now?: () => number;
 }
 
 type Action = 'once' | 'grant' | 'deny' | 'all-once' | 'all-deny';
@@ -69,15 +73,20 @@ export class TerminalPrompter implements Prompter {
     for (const byte of chunk) this.byte(byte);
   };
 
+  private readonly screen: LiveRegion;
+
   constructor(private readonly o: TerminalPrompterOptions) {
-    this.clock = o.clock ?? realClock;
+    this.clock = o.clock ?? (o.now ? { now: o.now, setTimer: realClock.setTimer } : realClock);
+    if (o.screen) this.screen = o.screen;
+    else if (o.output) this.screen = new LiveRegion(o.output);
+    else throw new Error('TerminalPrompter needs a screen or an output stream');
   }
 
   start(): void {
     this.o.input.setRawMode(true);
     this.o.input.on('data', this.onData);
     this.o.input.resume();
-    const offResize = this.o.screen.onResize(() => this.draw());
+    const offResize = this.screen.onResize(() => this.draw());
     const offBroker = this.o.broker.attach(this);
     this.detach = () => {
       offBroker();
@@ -99,7 +108,7 @@ export class TerminalPrompter implements Prompter {
     );
     this.queue = [];
     this.currentId = undefined;
-    this.o.screen.render(history, []);
+    this.screen.render(history, []);
   }
 
   get current(): PendingRequest | undefined {
@@ -135,7 +144,7 @@ export class TerminalPrompter implements Prompter {
     const subjects = this.queue.filter((q) => q.group === current.group && q.id !== current.id);
     // blank, header, headline, details, countdown, "also waiting", "…more", two key lines, note
     const fixed = 9 + requestLines(current).length;
-    const fit = Math.max(0, Math.min(MAX_LISTED, this.o.screen.maxRows - fixed));
+    const fit = Math.max(0, Math.min(MAX_LISTED, this.screen.maxRows - fixed));
     return [current.id, ...subjects.slice(0, fit).map((q) => q.id)];
   }
 
@@ -159,7 +168,7 @@ export class TerminalPrompter implements Prompter {
     const r = this.current;
     if (!r) return [];
     // Appending to a plain terminal cannot tick: it says when instead of how long.
-    const expires = this.o.screen.interactive
+    const expires = this.screen.interactive
       ? `Expires in ${Math.max(0, Math.ceil((r.deadline - now) / 1000))} s`
       : `Expires at ${new Date(r.deadline).toTimeString().slice(0, 8)}`;
     const lines = [
@@ -192,7 +201,7 @@ export class TerminalPrompter implements Prompter {
 
   private draw(history: readonly string[] = []): void {
     const now = this.clock.now();
-    this.o.screen.render(history, this.block(now));
+    this.screen.render(history, this.block(now));
     this.scheduleTick(now);
   }
 
@@ -201,7 +210,7 @@ export class TerminalPrompter implements Prompter {
     this.cancelTick?.();
     this.cancelTick = undefined;
     const r = this.current;
-    if (!r || !this.o.screen.interactive) return;
+    if (!r || !this.screen.interactive) return;
     const left = r.deadline - now;
     if (left <= 0) return; // the broker times it out and updates the queue
     const untilSecondChanges = left % 1000 || 1000;

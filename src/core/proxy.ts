@@ -5,10 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from './agent-client.js';
 import { AgentSigner } from './agent-signer.js';
 import { ApprovalBroker, type Clock, type KeyInfo } from './approval-broker.js';
-import { nullAudit, type AuditRecord, type AuditSink } from './audit.js';
+import { cleanAuditRecord, nullAudit, type AuditRecord, type AuditSink } from './audit.js';
 import { presentedToken } from './authorization.js';
 import { anonymousClient, tokenClient, type ClientInfo, type TokenLimits } from './client.js';
-import { ConfigError, formatHostPort, isLoopbackHost, type Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
+import { formatHostPort, isLoopbackHost } from './host-port.js';
 import { describe, isGitObject, summarize } from './describe.js';
 import { ProxyError, TokenRefused } from './errors.js';
 import { allowedHostHeaders } from './host-guard.js';
@@ -26,7 +27,7 @@ import { ByteBudget, RateLimiter } from './limits.js';
 import { listen } from './listener.js';
 import { applySettings, type ApplyResult } from './live-settings.js';
 import type { SettingsValues } from './settings-file.js';
-import type { Logger } from './logger.js';
+import { cleanLogger, type Logger } from './logger.js';
 import { isValidNamespace } from './sshsig.js';
 import { tokenLimits, TokenStore } from './token-store.js';
 
@@ -76,7 +77,8 @@ export function keyInfo(id: Identity): KeyInfo {
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const { config, log } = opts;
+  const { config } = opts;
+  const log = cleanLogger(opts.log); // every core log line is one display-safe line
   const audit = opts.audit ?? nullAudit;
   const beyondLoopback = !isLoopbackHost(config.addr.host);
   const tokens = new TokenStore(config.configDir, { alwaysRequired: beyondLoopback });
@@ -307,7 +309,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   ) => {
     if (route !== '/sign') return;
     const d = ctx.decision;
-    const rec: AuditRecord = {
+    // Display-safe once, for the file, recent activity and every listener alike.
+    const rec: AuditRecord = cleanAuditRecord({
       time: new Date().toISOString(),
       id: ctx.id,
       client: ctx.client.name,
@@ -320,7 +323,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       status,
       outcome: code,
       ms: Math.round(ms),
-    };
+    });
     try {
       audit.write(rec);
     } catch (err) {

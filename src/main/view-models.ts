@@ -2,7 +2,8 @@
 // broker, token store and config decide; this only shapes what the windows show.
 import type { ApprovalBroker, Grant, PendingRequest } from '../core/approval-broker.js';
 import type { AuditRecord } from '../core/audit.js';
-import { formatHostPort, type Config } from '../core/config.js';
+import type { Config } from '../core/config.js';
+import { formatHostPort } from '../core/host-port.js';
 import { headline, requestLines } from '../core/request-view.js';
 import { tokenState, type TokenRecord } from '../core/token-store.js';
 import type {

@@ -7,13 +7,8 @@ import {
   wellKnownAgents,
   WINDOWS_OPENSSH_PIPE,
 } from '../../src/core/agent-dialer.js';
-import {
-  ConfigError,
-  defaultConfigDir,
-  loadConfig,
-  parseAddress,
-  SETTINGS,
-} from '../../src/core/config.js';
+import { ConfigError, defaultConfigDir, loadConfig, SETTINGS } from '../../src/core/config.js';
+import { parseAddress } from '../../src/core/host-port.js';
 import { tempDir } from '../helpers/openssh.js';
 import { readFileSync } from 'node:fs';
 
