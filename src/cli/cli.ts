@@ -7,7 +7,8 @@ import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { containerSetup } from '../core/container-setup.js';
 import { ed25519Impl } from '../core/ed25519.js';
 import { ListenError } from '../core/listener.js';
-import { parseDuration, TokenError, tokenState, TokenStore } from '../core/token-store.js';
+import { parseDuration, TokenError, tokenId, tokenState, TokenStore } from '../core/token-store.js';
+import type { PendingRequest } from '../core/approval-broker.js';
 import { auditFiles, auditPath } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
@@ -80,6 +81,19 @@ function aboveThePrompt(screen: LiveRegion): Writable {
   });
 }
 
+/** "its token was revoked" (or expired) when that is why a request left the queue. */
+function tokenGone(tokens: TokenStore, r: PendingRequest): string | undefined {
+  const id = r.client.token?.id;
+  if (!id) return undefined;
+  try {
+    const record = tokens.list().find((t) => tokenId(t) === id);
+    const state = record ? tokenState(record, Date.now()) : 'revoked';
+    return state === 'active' ? undefined : `its token was ${state}`;
+  } catch {
+    return undefined; // the token file is unreadable: say nothing we do not know
+  }
+}
+
 async function consoleCommand(config: Config, configSetting: string): Promise<number> {
   // Before the logger: its file transport would spin on a folder it cannot create.
   ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
@@ -123,6 +137,7 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
       input: process.stdin,
       screen,
       onInterrupt: () => stop('Ctrl-C'),
+      whyWithdrawn: (r) => tokenGone(proxy.tokens, r),
     });
     prompter.start();
     log.info(

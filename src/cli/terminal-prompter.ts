@@ -41,6 +41,8 @@ export interface TerminalPrompterOptions {
   /** Time and timers; `now` alone replaces only the time (timers stay real). */
   clock?: Clock;
   now?: () => number;
+  /** Why a request left the queue when no answer here and no deadline explains it, if known. */
+  whyWithdrawn?: (r: PendingRequest) => string | undefined;
 }
 
 type Action = 'once' | 'grant' | 'deny' | 'all-once' | 'all-deny';
@@ -152,7 +154,8 @@ export class TerminalPrompter implements Prompter {
     const answered = this.answering.get(r.id);
     if (answered) return answered;
     if (now >= r.deadline - DEADLINE_SLACK_MS) return 'timed out: denied (nobody answered in time)';
-    return 'withdrawn: the client hung up, its token was revoked, or it was answered elsewhere';
+    const why = this.o.whyWithdrawn?.(r);
+    return `withdrawn: ${why ?? 'the client hung up, or it was answered elsewhere'}`;
   }
 
   /** A request that left the queue, and what became of it: two lines that stay on screen. */

@@ -359,7 +359,7 @@ describe('terminal prompter in a real pty', () => {
     );
     assert.equal(await status(revoked.result), '401 token-revoked');
     await t.until(
-      (s) => /"Revoked meanwhile" — from box1\n {4}→ withdrawn/.test(s),
+      (s) => /"Revoked meanwhile" — from box1\n {4}→ withdrawn: its token was revoked\n/.test(s),
       'withdrawn on revocation',
     );
     assert.equal(await t.prompt(), '');
