@@ -11,11 +11,11 @@ import { Agent as HttpAgent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { verifyEd25519 } from '../src/core/ed25519.js';
-import { withAgent } from '../src/core/agent-client.js';
-import { TokenStore } from '../src/core/token-store.js';
-import { signFlags, checkSignature } from '../src/core/signature-check.js';
-import { signedData } from '../src/core/sshsig.js';
+import { verifyEd25519 } from '../src/core/ssh/ed25519.js';
+import { withAgent } from '../src/core/agent/agent-client.js';
+import { TokenStore } from '../src/core/approval/token-store.js';
+import { signFlags, checkSignature } from '../src/core/ssh/signature-check.js';
+import { signedData } from '../src/core/ssh/sshsig.js';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'cli.js');
