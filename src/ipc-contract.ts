@@ -23,8 +23,8 @@ export interface PromptView {
   namespace: string;
   receivedAt: number;
   deadline: number;
-  /** Headlines of the other requests pending in the same group (same client, key, namespace). */
-  groupHeadlines: string[];
+  /** The other requests pending in the same group (same client, key, namespace), oldest first. */
+  groupOthers: { id: string; headline: string }[];
 }
 
 export interface QueueView {
@@ -134,7 +134,8 @@ export type ContainerRuntime = 'docker-desktop' | 'docker-linux' | 'podman' | 'w
 /** Renderer → main, request/response (ipcRenderer.invoke / ipcMain.handle). */
 export interface MainHandles {
   'approval:queue': () => QueueView;
-  'approval:answer': (a: { target: { id: string } | { group: string }; answer: Answer }) => boolean;
+  /** `ids`: exactly the requests the window listed; nothing else is answered. */
+  'approval:answer': (a: { target: { id: string } | { ids: string[] }; answer: Answer }) => boolean;
   'activity:get': () => ActivityView;
   'grants:revoke': (a: { id: string }) => boolean;
   'signing:set-paused': (a: { paused: boolean }) => boolean;

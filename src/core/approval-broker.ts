@@ -7,7 +7,10 @@ import type { Description } from './describe.js';
 
 export type { Grant } from './grants.js';
 import type { ClientInfo } from './client.js';
+import { realClock, type Clock } from './clock.js';
 import { ProxyError } from './errors.js';
+
+export { realClock, type Clock } from './clock.js';
 
 export type Policy = 'prompt' | 'allow' | 'deny';
 export type Answer = 'allow-once' | 'allow-for-grant' | 'deny';
@@ -51,21 +54,6 @@ export interface Prompter {
   update(queue: readonly PendingRequest[]): void;
 }
 
-export interface Clock {
-  now(): number;
-  /** Returns a cancel function. */
-  setTimer(fn: () => void, ms: number): () => void;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimer(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return () => clearTimeout(t);
-  },
-};
-
 export interface BrokerOptions {
   policy: Policy;
   timeoutMs: number;
@@ -91,8 +79,9 @@ interface Waiter {
   detachAbort: () => void;
 }
 
+/** Keyed on the client's stable id (a token's id, never its name). */
 export function groupOf(client: ClientInfo, fingerprint: string, namespace: string): string {
-  return JSON.stringify([client.name, fingerprint, namespace]);
+  return JSON.stringify([client.id, fingerprint, namespace]);
 }
 
 const deny = (by: DecidedBy, status: number, code: string, msg: string): Decision => ({
@@ -200,15 +189,15 @@ export class ApprovalBroker {
     return ok;
   }
 
-  /** A revoked token loses its grants and its pending prompts at once. */
-  revokeToken(tokenName: string): void {
-    this.grantBook.revokeToken(tokenName);
+  /** A token that was revoked or expired loses its grants and its pending prompts at once. */
+  revokeToken(tokenId: string, code: 'token-revoked' | 'token-expired' = 'token-revoked'): void {
+    this.grantBook.revokeToken(tokenId);
     this.denyWhere(
-      (r) => r.client.tokenName === tokenName,
+      (r) => r.client.token?.id === tokenId,
       'revoked',
       401,
-      'token-revoked',
-      'the client token was revoked',
+      code,
+      code === 'token-expired' ? 'the client token expired' : 'the client token was revoked',
     );
     this.changed();
   }
@@ -267,7 +256,7 @@ export class ApprovalBroker {
         { 'Retry-After': '5' },
       );
     }
-    const mine = [...this.waiting.values()].filter((w) => w.req.client.name === client.name).length;
+    const mine = [...this.waiting.values()].filter((w) => w.req.client.id === client.id).length;
     if (mine >= this.opts.maxPendingPerClient) {
       throw new ProxyError(
         429,
@@ -338,15 +327,18 @@ export class ApprovalBroker {
   }
 
   /**
-   * A person's answer to one request or to a whole group. The first answer wins: returns
-   * false when nothing it names is still pending. "Allow for N minutes" creates a grant,
-   * which then also covers the other requests pending in the same group.
+   * A person's answer to one request, or to exactly the requests they were shown (`ids`:
+   * a view lists a group's subjects before offering to answer them together). The first
+   * answer wins: ids no longer pending are skipped, and it returns false when none is.
+   * "Allow for N minutes" creates a grant from the first request (so it covers later
+   * requests of that client, key and namespace) and allows the listed ones — a request
+   * that joined the group after the person looked stays pending for them to see.
    */
-  answer(target: { id: string } | { group: string }, answer: Answer): boolean {
-    const targets =
-      'id' in target
-        ? [this.waiting.get(target.id)?.req].filter((r): r is PendingRequest => !!r)
-        : this.queue().filter((r) => r.group === target.group);
+  answer(target: { id: string } | { ids: readonly string[] }, answer: Answer): boolean {
+    const ids = 'id' in target ? [target.id] : target.ids;
+    const targets = [...new Set(ids)]
+      .map((id) => this.waiting.get(id)?.req)
+      .filter((r): r is PendingRequest => !!r);
     if (targets.length === 0) return false;
     if (answer === 'deny') {
       for (const r of targets)
@@ -360,18 +352,13 @@ export class ApprovalBroker {
     } else {
       const first = targets[0]!;
       const g = this.grantBook.add(first.client, first.key, first.namespace);
-      const covered = this.queue().filter((r) => r.group === first.group);
-      for (const r of covered) {
+      for (const r of targets) {
+        if (r.group !== first.group) {
+          this.settle(r.id, { allowed: true, by: 'person' }, false);
+          continue;
+        }
         if (!this.grantBook.use(g)) break;
-        this.settle(
-          r.id,
-          {
-            allowed: true,
-            by: r.id === first.id || targets.includes(r) ? 'person' : 'grant',
-            grantId: g.id,
-          },
-          false,
-        );
+        this.settle(r.id, { allowed: true, by: 'person', grantId: g.id }, false);
       }
     }
     this.changed();

@@ -1,8 +1,42 @@
-// Who is asking: a client token's name, or `local <address>` for every anonymous caller
-// from one address (the port is ignored, so all of them are one client).
+// Who is asking. A client is identified by its token — by the token's stable id, never its
+// name, so a new token that reuses a name starts with nothing the old one was given — or,
+// without a token, by where it calls from: every anonymous loopback caller is one client
+// (`local`), whatever 127.x address it picks, so limits cannot be dodged by changing it.
+
+/** What a token allowed when the request was authenticated; the request keeps it. */
+export interface TokenLimits {
+  /** Stable identity of the token record (not its name, not its secret). */
+  id: string;
+  name: string;
+  /** Fingerprints it may sign with; empty = any allowed key. */
+  keys: readonly string[];
+  /** Namespaces it may use; empty = any allowed namespace. */
+  namespaces: readonly string[];
+  gitOnly: boolean;
+}
+
 export interface ClientInfo {
+  /** Stable identity: grants, pending prompts and rate buckets key on it. */
+  id: string;
+  /** How the client is shown to a person and in the audit log. */
   name: string;
   address: string;
   /** Present when the request carried a valid token. */
   tokenName?: string;
+  /** The token's limits as authenticated; present exactly when tokenName is. */
+  token?: TokenLimits;
+}
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
+
+export function anonymousClient(address: string): ClientInfo {
+  return {
+    id: LOOPBACK.test(address) ? 'local' : `remote ${address}`,
+    name: `local ${address}`,
+    address,
+  };
+}
+
+export function tokenClient(token: TokenLimits, address: string): ClientInfo {
+  return { id: `token ${token.id}`, name: token.name, address, tokenName: token.name, token };
 }

@@ -20,6 +20,17 @@ export class ProxyError extends Error {
   }
 }
 
+/** A refused client token (401), naming the token when it was a known one, for the audit. */
+export class TokenRefused extends ProxyError {
+  constructor(
+    code: string,
+    message: string,
+    readonly tokenName?: string,
+  ) {
+    super(401, code, message, { 'WWW-Authenticate': 'Bearer realm="ssh-agent-proxy"' });
+  }
+}
+
 /** Strip anything that could break the one-line rule or a terminal. */
 export function oneLine(text: string, max = 300): string {
   // eslint-disable-next-line no-control-regex

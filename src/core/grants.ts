@@ -1,5 +1,6 @@
 // Grants: "allow this client with this key in this namespace for N minutes", optionally
-// for at most M signatures. Kept in memory only, so they end when the proxy stops.
+// for at most M signatures. Kept in memory only, so they end when the proxy stops. A
+// grant belongs to the client's stable id: a new token reusing a name gets none of it.
 import { randomUUID } from 'node:crypto';
 import type { KeyInfo } from './approval-broker.js';
 import type { ClientInfo } from './client.js';
@@ -39,7 +40,7 @@ export class GrantBook {
   find(client: ClientInfo, fingerprint: string, namespace: string): Grant | undefined {
     return this.all().find(
       (g) =>
-        g.client.name === client.name && g.fingerprint === fingerprint && g.namespace === namespace,
+        g.client.id === client.id && g.fingerprint === fingerprint && g.namespace === namespace,
     );
   }
 
@@ -73,8 +74,8 @@ export class GrantBook {
     return this.byId.delete(id);
   }
 
-  revokeToken(tokenName: string): void {
-    for (const [id, g] of this.byId) if (g.client.tokenName === tokenName) this.byId.delete(id);
+  revokeToken(tokenId: string): void {
+    for (const [id, g] of this.byId) if (g.client.token?.id === tokenId) this.byId.delete(id);
   }
 
   clear(): void {

@@ -1,9 +1,11 @@
 // Routes and guards. Guards run in the design's order, before the body is read and
-// before the agent is touched: browser → Host → method/path → token → size → deadline.
+// before the agent is touched: browser → Host → target/method/path → token → size → rate
+// → deadline. Every step, guards included, runs inside one error boundary: whatever a
+// client sends gets a one-line answer (or its connection closed), never a crash.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ClientInfo } from './client.js';
-import { oneLine, ProxyError } from './errors.js';
+import { anonymousClient, type ClientInfo } from './client.js';
+import { oneLine, ProxyError, TokenRefused } from './errors.js';
 import { busy, type ByteBudget } from './limits.js';
 import type { Logger } from './logger.js';
 
@@ -51,10 +53,10 @@ export interface HttpHandlerOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Identify the caller from its Authorization header; throws 401 ProxyErrors. */
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
-  /** Body bytes held across all requests. */
+  /** Body bytes held across all requests, and per client. */
   budget: ByteBudget;
-  /** Throws a 429 ProxyError when a client signs too often. */
-  rateLimit: (client: string) => void;
+  /** Resolves when the client may sign now (it may wait its turn); rejects with 429. */
+  rateLimit: (clientId: string, signal: AbortSignal) => Promise<void>;
   /** Called once per request when its answer is sent (or the requester hung up). */
   onFinished?: (
     ctx: RequestContext,
@@ -167,9 +169,24 @@ function single(params: URLSearchParams, name: string): string | undefined {
   return all[0];
 }
 
+/** The request target as a path on this server: origin-form only, one leading slash. */
+function parseTarget(target: string | undefined): URL {
+  const bad = () =>
+    new ProxyError(400, 'bad-request-target', 'the request target must be a path such as /sign');
+  // Absolute-form (`POST http://evil/sign`), authority-form and `//host/...` name other
+  // servers; no route of ours is reached that way.
+  if (!target || !target.startsWith('/') || target.startsWith('//')) throw bad();
+  try {
+    return new URL(target, 'http://proxy.invalid');
+  } catch {
+    throw bad();
+  }
+}
+
 export function createHttpHandler(opts: HttpHandlerOptions) {
   const { api, log } = opts;
 
+  /** Never rejects: an exception anywhere is answered 500 and logged once. */
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const address = remoteAddress(req);
@@ -179,10 +196,13 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     });
     const ctx: RequestContext = {
       id: randomUUID(),
-      client: { name: `local ${address}`, address },
+      client: anonymousClient(address),
       signal: abort.signal,
     };
-    const url = new URL(req.url ?? '/', 'http://proxy.invalid');
+    // For the log line, even when a guard refuses the request before its target is checked.
+    let path = /^\/[^/?#]/.test(req.url ?? '')
+      ? oneLine((req.url ?? '').split('?')[0]!, 80)
+      : '(bad target)';
     let status = 500;
     let code = 'ok';
     let charged = 0;
@@ -201,11 +221,13 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           `Host "${oneLine(host, 80)}" is not accepted (see SSH_AGENT_PROXY_ALLOWED_HOSTS)`,
         );
       }
-      // 3. Method and path.
-      const route = ROUTES[url.pathname];
-      if (!route) throw new ProxyError(404, 'not-found', `no route ${oneLine(url.pathname, 80)}`);
+      // 3. Target, method and path.
+      const url = parseTarget(req.url);
+      path = url.pathname;
+      const route = ROUTES[path];
+      if (!route) throw new ProxyError(404, 'not-found', `no route ${oneLine(path, 80)}`);
       if (req.method !== route.method) {
-        throw new ProxyError(405, 'method-not-allowed', `${url.pathname} takes ${route.method}`, {
+        throw new ProxyError(405, 'method-not-allowed', `${path} takes ${route.method}`, {
           Allow: route.method,
         });
       }
@@ -220,14 +242,19 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         if (!route.query.includes(name))
           throw new ProxyError(400, 'bad-query', `unknown parameter "${oneLine(name, 40)}"`);
       }
-      if (url.pathname === '/healthz') {
+      // Open routes: liveness, and the shim (public code, no secret).
+      if (path === '/healthz') {
         status = 200;
         return send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+      }
+      if (path === '/shim') {
+        status = 200;
+        return send(res, 200, 'text/x-shellscript; charset=utf-8', api.shim());
       }
       // 4. Who is asking.
       ctx.client = opts.authenticate(req.headers.authorization, address);
 
-      if (url.pathname === '/sign') {
+      if (path === '/sign') {
         const queryKey = single(url.searchParams, 'key');
         const headerKey = req.headers[KEY_HEADER];
         if (Array.isArray(headerKey))
@@ -243,76 +270,87 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
             `?key= and ${KEY_HEADER} name different keys`,
           );
         }
+        const namespace = single(url.searchParams, 'namespace');
         // 5. Size from the header, before a byte of the body is read.
         const declared = Number(req.headers['content-length'] ?? NaN);
         if (declared > opts.maxBody) {
           throw new ProxyError(413, 'too-large', `the body exceeds the ${opts.maxBody}-byte limit`);
         }
-        opts.rateLimit(ctx.client.name);
-        // 6. The body, within the limit, the shared budget and the deadline. Held bytes are
-        // given back when the answer is sent.
+        // 6. This client's turn (a burst waits briefly rather than failing).
+        await opts.rateLimit(ctx.client.id, abort.signal);
+        // 7. The body, within the limit, the budget and the deadline. Held bytes are given
+        // back when the answer is sent. Only now is a client told to send it.
+        const clientId = ctx.client.id;
         let charge: ((n: number) => boolean) | null = null;
         if (Number.isFinite(declared)) {
-          if (!opts.budget.take(declared)) throw busy();
+          const refused = opts.budget.take(clientId, declared);
+          if (refused) throw busy(refused);
           charged = declared;
         } else {
-          charge = (n) => opts.budget.take(n) && ((charged += n), true);
+          charge = (n) => opts.budget.take(clientId, n) === null && ((charged += n), true);
         }
+        if (/\b100-continue\b/i.test(req.headers.expect ?? '')) res.writeContinue();
         const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs, charge);
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
-        const signature = await api.sign(ctx, {
-          namespace: single(url.searchParams, 'namespace'),
-          keySpec: queryKey ?? headerKey,
-          body,
-        });
+        const signature = await api.sign(ctx, { namespace, keySpec: queryKey ?? headerKey, body });
         status = 200;
         return send(res, 200, 'application/x-ssh-signature', signature);
       }
-      if (url.pathname === '/publickey') {
+      if (path === '/publickey') {
         const line = await api.publicKey(ctx, single(url.searchParams, 'key'));
         status = 200;
         return send(res, 200, 'text/plain; charset=utf-8', `${line}\n`);
       }
-      if (url.pathname === '/keys') {
-        const keys = await api.keys(ctx);
-        status = 200;
-        return send(res, 200, 'application/json', `${JSON.stringify(keys, null, 2)}\n`);
-      }
+      const keys = await api.keys(ctx);
       status = 200;
-      return send(res, 200, 'text/x-shellscript; charset=utf-8', api.shim());
+      return send(res, 200, 'application/json', `${JSON.stringify(keys, null, 2)}\n`);
     } catch (err) {
       const pe =
         err instanceof ProxyError
           ? err
           : new ProxyError(500, 'internal-error', 'the proxy hit an unexpected error; see its log');
       if (!(err instanceof ProxyError))
-        log.error(`request ${ctx.id} failed: ${(err as Error).stack ?? String(err)}`);
+        log.error(
+          `request ${ctx.id} failed: ${oneLine(err instanceof Error ? `${err.name}: ${err.message}` : String(err))}`,
+        );
+      // A refused token is still recorded under the name it was issued with.
+      if (err instanceof TokenRefused && err.tokenName && !ctx.client.tokenName)
+        ctx.client = { ...ctx.client, name: err.tokenName };
       status = pe.status;
       code = pe.code;
       // A body we did not read must not be parsed as the next request: close instead.
       const hasBody =
         Number(req.headers['content-length'] ?? 0) > 0 ||
         req.headers['transfer-encoding'] !== undefined;
-      sendError(res, pe, hasBody && !req.readableEnded);
+      try {
+        sendError(res, pe, hasBody && !req.readableEnded);
+      } catch {
+        res.destroy();
+      }
     } finally {
-      opts.budget.give(charged);
+      opts.budget.give(ctx.client.id, charged);
+      try {
+        finish();
+      } catch (err) {
+        log.error(`request ${ctx.id}: recording it failed: ${oneLine(String(err))}`);
+      }
+    }
+
+    function finish(): void {
       const ms = (performance.now() - started).toFixed(1);
-      const parts = [`${req.method} ${url.pathname}`, `client="${ctx.client.name}"`];
+      const hungUp = abort.signal.aborted && status >= 400;
+      const parts = [
+        `${oneLine(req.method ?? '?', 16)} ${oneLine(path, 80)}`,
+        `client="${oneLine(ctx.client.name, 80)}"`,
+      ];
       if (ctx.fingerprint) parts.push(`key=${ctx.fingerprint}`);
       if (ctx.namespace) parts.push(`ns=${ctx.namespace}`);
-      parts.push(
-        `status=${abort.signal.aborted && status >= 400 ? `${status}(hung up)` : status}`,
-        `ms=${ms}`,
-      );
-      (url.pathname === '/healthz' ? log.debug : log.info).call(log, parts.join(' '));
-      opts.onFinished?.(
-        ctx,
-        url.pathname,
-        status,
-        abort.signal.aborted && status >= 400 ? 'hung-up' : code,
-        Number(ms),
-      );
+      parts.push(`status=${hungUp ? `${status}(hung up)` : status}`);
+      if (status >= 400) parts.push(`code=${hungUp ? 'hung-up' : code}`);
+      parts.push(`ms=${ms}`);
+      (path === '/healthz' ? log.debug : log.info).call(log, parts.join(' '));
+      opts.onFinished?.(ctx, path, status, hungUp ? 'hung-up' : code, Number(ms));
     }
   };
 }

@@ -28,7 +28,7 @@ export interface KeyPolicy {
   tokenKeys?: ReadonlySet<string> | null;
 }
 
-function allowedBy(policy: KeyPolicy, fp: string): boolean {
+export function allowedBy(policy: KeyPolicy, fp: string): boolean {
   return (
     (!policy.pinned || policy.pinned.has(fp)) && (!policy.tokenKeys || policy.tokenKeys.has(fp))
   );

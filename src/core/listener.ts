@@ -42,6 +42,9 @@ function listenOnce(
       },
       handler,
     );
+    // `Expect: 100-continue` reaches the handler too, which sends the 100 only once the
+    // guards passed and the body is welcome (Node would otherwise send it at once).
+    server.on('checkContinue', handler);
     server.maxConnections = limits.maxConnections;
     server.setTimeout(limits.idleTimeoutMs, (sock) => sock.destroy());
     server.once('error', reject);

@@ -6,13 +6,14 @@ import type { Identity } from './agent-client.js';
 import { AgentSigner } from './agent-signer.js';
 import { ApprovalBroker, type Clock, type KeyInfo } from './approval-broker.js';
 import { nullAudit, type AuditRecord, type AuditSink } from './audit.js';
-import type { ClientInfo } from './client.js';
+import { presentedToken } from './authorization.js';
+import { anonymousClient, tokenClient, type ClientInfo, type TokenLimits } from './client.js';
 import { ConfigError, formatHostPort, isLoopbackHost, type Config } from './config.js';
 import { describe, isGitObject, summarize } from './describe.js';
-import { ProxyError } from './errors.js';
+import { ProxyError, TokenRefused } from './errors.js';
 import { allowedHostHeaders } from './host-guard.js';
 import { createHttpHandler, type ProxyApi, type RequestContext } from './http-server.js';
-import { parseKeySpec, type KeyPolicy } from './key-selection.js';
+import { allowedBy, parseKeySpec, type KeyPolicy } from './key-selection.js';
 import { authorizedKeyLine, keyLabel } from './keys.js';
 import { ByteBudget, RateLimiter } from './limits.js';
 import { listen } from './listener.js';
@@ -20,9 +21,12 @@ import { applySettings, type ApplyResult } from './live-settings.js';
 import type { SettingsValues } from './settings-file.js';
 import type { Logger } from './logger.js';
 import { isValidNamespace } from './sshsig.js';
-import { TokenStore, type TokenRecord } from './token-store.js';
+import { tokenLimits, TokenStore } from './token-store.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
+/** Requests of one client that may wait for their turn under the rate limit. */
+const RATE_QUEUE = 8;
+const RATE_MAX_WAIT_MS = 30_000;
 const RECENT = 200;
 
 export interface ProxyOptions {
@@ -64,13 +68,12 @@ export function keyInfo(id: Identity): KeyInfo {
   };
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,200})$/;
-
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config, log } = opts;
   const audit = opts.audit ?? nullAudit;
-  const tokens = new TokenStore(config.configDir);
-  if (!isLoopbackHost(config.addr.host) && tokens.usable().length === 0) {
+  const beyondLoopback = !isLoopbackHost(config.addr.host);
+  const tokens = new TokenStore(config.configDir, { alwaysRequired: beyondLoopback });
+  if (beyondLoopback && tokens.usable().length === 0) {
     throw new ConfigError(
       config.origin.addr === 'default' ? 'SSH_AGENT_PROXY_ADDR' : config.origin.addr,
       `listening on ${config.addr.host} (beyond loopback) needs at least one client token; create one with: ssh-agent-proxy token create NAME`,
@@ -95,22 +98,28 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     clock: opts.clock,
   });
 
-  // Revocations apply at once: checked on every request and by a short poll of the file.
+  // Revocations and expiries apply at once: checked on every request that presents a
+  // token, before each later step of it, and by a short poll of the file.
+  let tokenProblem: string | null = null;
   const refreshTokens = () => {
+    for (const t of tokens.refresh()) {
+      log.info(`token "${t.name}" is ${t.state}; dropping its grants and pending prompts`);
+      broker.revokeToken(t.id, t.state === 'expired' ? 'token-expired' : 'token-revoked');
+    }
+    if (tokens.problem !== tokenProblem) {
+      tokenProblem = tokens.problem;
+      if (tokenProblem) log.error(`client tokens: ${tokenProblem}`);
+      else log.info('client tokens: the token file is readable again');
+    }
+  };
+  const tokenPoll = setInterval(() => {
     try {
-      for (const name of tokens.refresh()) {
-        log.info(`token "${name}" is no longer valid; dropping its grants and pending prompts`);
-        broker.revokeToken(name);
-      }
+      refreshTokens();
     } catch (err) {
       log.error(`cannot re-read client tokens: ${(err as Error).message}`);
     }
-  };
-  const tokenPoll = setInterval(refreshTokens, 500);
+  }, 500);
   tokenPoll.unref();
-
-  const tokenOf = (client: ClientInfo): TokenRecord | undefined =>
-    client.tokenName ? tokens.usable().find((t) => t.name === client.tokenName) : undefined;
 
   const authenticate = (authorization: string | undefined, address: string): ClientInfo => {
     // A presented token is checked against the file as it is now (a revocation applies to
@@ -118,34 +127,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     if (authorization !== undefined) refreshTokens();
     if (authorization === undefined) {
       if (tokens.required) {
-        throw new ProxyError(
-          401,
+        throw new TokenRefused(
           'token-required',
           'this proxy requires a client token (Authorization: Bearer …; the shim reads SSH_AGENT_PROXY_TOKEN)',
-          {
-            'WWW-Authenticate': 'Bearer realm="ssh-agent-proxy"',
-          },
         );
       }
-      return { name: `local ${address}`, address };
+      return anonymousClient(address);
     }
-    const m = BEARER.exec(authorization);
-    if (!m)
-      throw new ProxyError(401, 'bad-token', 'the Authorization header must be "Bearer <token>"', {
-        'WWW-Authenticate': 'Bearer realm="ssh-agent-proxy"',
-      });
-    const rec = tokens.verify(m[1] as string);
-    return { name: rec.name, address, tokenName: rec.name };
+    const rec = tokens.verify(presentedToken(authorization));
+    return tokenClient(tokenLimits(rec), address);
   };
 
-  const keyPolicy = (token?: TokenRecord): KeyPolicy => ({
+  /** Before each later step: the request's token is still in force (never re-looked-up by name). */
+  const stillAuthorized = (client: ClientInfo) => {
+    if (client.token) tokens.check(client.token);
+  };
+
+  const keyPolicy = (token?: TokenLimits): KeyPolicy => ({
     pinned: config.pinnedFingerprint ? new Set([config.pinnedFingerprint]) : null,
     tokenKeys: token && token.keys.length > 0 ? new Set(token.keys) : null,
   });
   const requestedKey = (spec: string | undefined) =>
     spec === undefined ? undefined : parseKeySpec(spec, 'the key parameter');
 
-  const resolveNamespace = (ns: string | undefined, token?: TokenRecord): string => {
+  const resolveNamespace = (ns: string | undefined, token?: TokenLimits): string => {
     const chosen = ns ?? config.namespace;
     if (!isValidNamespace(chosen))
       throw new ProxyError(
@@ -172,7 +177,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   const api: ProxyApi = {
     async sign(ctx: RequestContext, input) {
-      const token = tokenOf(ctx.client);
+      // The limits are the ones the request was authenticated with; the token must still
+      // be in force after the body arrived, before a person is asked and before the agent.
+      const token = ctx.client.token;
+      stillAuthorized(ctx.client);
       const namespace = resolveNamespace(input.namespace, token);
       ctx.namespace = namespace;
       const description = describe(input.body);
@@ -195,6 +203,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       const early = await signer.session(async (conn) => {
         chosen = await signer.resolveKey(keyPolicy(token), requested, conn);
         ctx.fingerprint = chosen.fingerprint;
+        stillAuthorized(ctx.client);
         const quick = broker.decideWithoutPrompt(ctx.client, keyInfo(chosen), namespace);
         if (!quick) return null;
         ctx.decision = quick;
@@ -212,21 +221,26 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       );
       ctx.decision = decision;
       if (!decision.allowed) throw decision.error;
+      stillAuthorized(ctx.client);
       return signer.sign(chosen!, namespace, input.body);
     },
     async publicKey(ctx, keySpec) {
-      const id = await signer.resolveKey(keyPolicy(tokenOf(ctx.client)), requestedKey(keySpec));
+      const id = await signer.resolveKey(keyPolicy(ctx.client.token), requestedKey(keySpec));
       ctx.fingerprint = id.fingerprint;
       return authorizedKeyLine(id.key, id.comment);
     },
-    async keys() {
-      return (await signer.listKeys()).map((id) => ({
-        type: id.key.type,
-        fingerprint: id.fingerprint,
-        comment: id.comment,
-        publicKey: authorizedKeyLine(id.key, id.comment),
-        usable: id.key.signing !== null,
-      }));
+    async keys(ctx) {
+      // Only what this caller may use: the pin and its token's key limits apply here too.
+      const policy = keyPolicy(ctx.client.token);
+      return (await signer.listKeys())
+        .filter((id) => allowedBy(policy, id.fingerprint))
+        .map((id) => ({
+          type: id.key.type,
+          fingerprint: id.fingerprint,
+          comment: id.comment,
+          publicKey: authorizedKeyLine(id.key, id.comment),
+          usable: id.key.signing !== null,
+        }));
     },
     shim: () => opts.shimText,
   };
@@ -266,7 +280,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     for (const fn of activity) fn(rec);
   };
 
-  const rateLimiter = new RateLimiter(config.rateLimit);
+  const rateLimiter = new RateLimiter(
+    {
+      perMinute: config.rateLimit,
+      burst: config.rateBurst,
+      queue: RATE_QUEUE,
+      maxWaitMs: RATE_MAX_WAIT_MS,
+    },
+    opts.clock,
+  );
   let hosts = new Set<string>();
   const inFlight = new Set<ServerResponse>();
   const handle = createHttpHandler({
@@ -277,13 +299,20 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     allowedHosts: () => hosts,
     authenticate,
     onFinished,
-    budget: new ByteBudget(config.maxBodyInFlight),
-    rateLimit: (client) => rateLimiter.check(client),
+    budget: new ByteBudget(
+      config.maxBodyInFlight,
+      Math.max(config.maxBody, Math.floor(config.maxBodyInFlight / 4)),
+    ),
+    rateLimit: (client, signal) => rateLimiter.admit(client, signal),
   });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
     res.on('close', () => inFlight.delete(res));
-    void handle(req, res);
+    handle(req, res).catch((err: unknown) => {
+      // handle() answers every error itself; this is the last line of defence.
+      log.error(`request handling failed: ${String(err)}`);
+      res.destroy();
+    });
   };
   const listening = await listen(handler, config.addr, log, {
     headersTimeoutMs: config.headersTimeout,
@@ -318,7 +347,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     applySettings: (values) => applySettings(config, broker, refreshHosts, values),
     revokeToken(name) {
       const ok = tokens.revoke(name);
-      if (ok) broker.revokeToken(name);
+      if (ok) refreshTokens();
       return ok;
     },
     async close(graceMs = 5_000) {

@@ -47,6 +47,7 @@ export interface Settings {
   maxConnections: number;
   maxBodyInFlight: number;
   rateLimit: number;
+  rateBurst: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -339,16 +340,27 @@ export const SETTINGS: readonly AnySpec[] = [
     env: 'SSH_AGENT_PROXY_MAX_BODY_IN_FLIGHT',
     flag: 'max-body-in-flight',
     default: '64MiB',
-    describe: 'Request-body bytes held at once across all requests (429 busy past it).',
+    describe:
+      'Request-body bytes held at once across all requests, one client at most a quarter of it (and at least SSH_AGENT_PROXY_MAX_BODY); 429 busy past it.',
     parse: bytes,
   },
   {
     key: 'rateLimit',
     env: 'SSH_AGENT_PROXY_RATE_LIMIT',
     flag: 'rate-limit',
-    default: '240',
-    describe: 'Sign requests a minute per client (429 rate-limited past it); 0 turns it off.',
+    default: '600',
+    describe:
+      'Sustained sign requests a minute per client once its burst is spent: faster requests wait their turn (a few at a time, up to 30 s), past that 429 rate-limited. 0 turns it off.',
     parse: integer(0, 1_000_000),
+  },
+  {
+    key: 'rateBurst',
+    env: 'SSH_AGENT_PROXY_RATE_BURST',
+    flag: 'rate-burst',
+    default: '1000',
+    describe:
+      'Sign requests a client may make at full speed before SSH_AGENT_PROXY_RATE_LIMIT slows it (a 1,000-commit rebase fits).',
+    parse: integer(1, 1_000_000),
   },
   {
     key: 'logLevel',

@@ -122,11 +122,9 @@ export function createHandlers(d: HandlerDeps): Handlers {
       const answer = oneOf(a.answer, ['allow-once', 'allow-for-grant', 'deny'] as const, 'answer');
       const t = obj(a.target, 'target');
       const keys = Object.keys(t);
-      if (keys.length !== 1) throw new IpcPayloadError('target: expected { id } or { group }');
+      if (keys.length !== 1) throw new IpcPayloadError('target: expected { id } or { ids }');
       const target =
-        'id' in t
-          ? { id: str(t.id, 'target.id', 64) }
-          : { group: str(t.group, 'target.group', 2048) };
+        'id' in t ? { id: str(t.id, 'target.id', 64) } : { ids: strList(t.ids, 'target.ids') };
       return proxy.broker.answer(target, answer);
     },
     'activity:get': (p) => (none(p, 'activity:get'), activityView(proxy, d.status)),

@@ -26,9 +26,9 @@ export function promptView(r: PendingRequest, queue: readonly PendingRequest[]):
     namespace: r.namespace,
     receivedAt: r.receivedAt,
     deadline: r.deadline,
-    groupHeadlines: queue
+    groupOthers: queue
       .filter((q) => q.group === r.group && q.id !== r.id)
-      .map((q) => headline(q.description)),
+      .map((q) => ({ id: q.id, headline: headline(q.description) })),
   };
 }
 

@@ -6,11 +6,15 @@ import type { Answer, PromptView, QueueView } from '../ipc-contract.js';
 import { bridge, byId, el } from './bridge.js';
 
 export const ARM_MS = 600;
+/** Group members listed (and so answerable together) at most. */
+const MAX_LISTED = 8;
 
 const api = bridge();
 let queue: QueueView = { prompts: [], grantMinutes: 10, sentAt: Date.now() };
 let clockOffset = 0; // main's clock minus ours
-let shownId: string | null = null;
+/** The request shown and the group members listed with it: what an answer covers. */
+let shownKey: string | null = null;
+let listedIds: string[] = [];
 let armTimer: number | undefined;
 let armed = false;
 
@@ -46,13 +50,18 @@ function render(): void {
   byId('prompt').hidden = !p;
   byId('empty').hidden = !!p;
   if (!p) {
-    shownId = null;
+    shownKey = null;
+    listedIds = [];
     document.title = 'SSH Agent Proxy';
     return;
   }
-  if (p.id !== shownId) {
-    // A different request is shown: disarm, drop focus, re-arm after a moment.
-    shownId = p.id;
+  const listed = p.groupOthers.slice(0, MAX_LISTED);
+  const key = [p.id, ...listed.map((o) => o.id)].join(' ');
+  if (key !== shownKey) {
+    // A different request, or a different list of what a group answer would cover:
+    // disarm, drop focus, re-arm after a moment, so a click cannot land on a changed list.
+    shownKey = key;
+    listedIds = listed.map((o) => o.id);
     setArmed(false);
     (document.activeElement as HTMLElement | null)?.blur?.();
     window.clearTimeout(armTimer);
@@ -69,29 +78,37 @@ function render(): void {
     ]),
   );
   byId('allow-grant').textContent = `Allow for ${queue.grantMinutes} minutes`;
-  const others = p.groupHeadlines;
+  const others = p.groupOthers;
   byId('group').hidden = others.length === 0;
   if (others.length) {
     byId('group-title').textContent =
-      `Also waiting from this client with this key (${others.length}); "Allow for ${queue.grantMinutes} minutes" covers them too:`;
-    const shown = others.slice(0, 8).map((h) => el('li', { text: h }));
-    if (others.length > 8)
-      shown.push(el('li', { text: `…and ${others.length - 8} more`, className: 'muted' }));
+      `Also waiting from this client with this key (${others.length}); "Allow for ${queue.grantMinutes} minutes" covers the ${listed.length === 1 ? 'one' : listed.length} listed here too:`;
+    const shown = listed.map((o) => el('li', { text: o.headline }));
+    if (others.length > listed.length)
+      shown.push(
+        el('li', {
+          text: `…and ${others.length - listed.length} more, not covered (shown next)`,
+          className: 'muted',
+        }),
+      );
     byId('group-list').replaceChildren(...shown);
-    byId('deny-group').textContent = `Deny all ${others.length + 1}`;
-    byId('allow-group').textContent = `Allow all ${others.length + 1} once`;
+    byId('deny-group').textContent = `Deny these ${listed.length + 1}`;
+    byId('allow-group').textContent = `Allow these ${listed.length + 1} once`;
   }
   renderCountdown();
 }
 
-function answer(a: Answer, wholeGroup = false): void {
+/**
+ * Answer the request shown, or it and exactly the group members listed on screen (a
+ * grant covers the listed ones too). Requests that joined after the list was drawn
+ * changed the list, which disarmed the buttons; they are never answered unseen.
+ */
+function answer(a: Answer, withListed = false): void {
   const p = current();
   if (!p || !armed) return;
   setArmed(false); // until the next request is shown and armed
-  void api.invoke('approval:answer', {
-    target: wholeGroup ? { group: p.group } : { id: p.id },
-    answer: a,
-  });
+  const ids = withListed || a === 'allow-for-grant' ? [p.id, ...listedIds] : [p.id];
+  void api.invoke('approval:answer', { target: { ids }, answer: a });
 }
 
 function onQueue(q: QueueView): void {

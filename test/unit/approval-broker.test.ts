@@ -9,8 +9,8 @@ import {
   type KeyInfo,
   type PendingRequest,
 } from '../../src/core/approval-broker.js';
-import type { ClientInfo } from '../../src/core/client.js';
 import { describe as describeBytes } from '../../src/core/describe.js';
+import { anonymousClient, tokenClient, type ClientInfo } from '../../src/core/client.js';
 import { ProxyError } from '../../src/core/errors.js';
 
 class FakeClock implements Clock {
@@ -45,8 +45,15 @@ class TestPrompter {
   }
 }
 
-const alice: ClientInfo = { name: 'alice', address: '127.0.0.1', tokenName: 'alice' };
-const bob: ClientInfo = { name: 'local 127.0.0.1', address: '127.0.0.1' };
+const tokenOf = (id: string, name: string) => ({
+  id,
+  name,
+  keys: [],
+  namespaces: [],
+  gitOnly: false,
+});
+const alice: ClientInfo = tokenClient(tokenOf('t-alice', 'alice'), '127.0.0.1');
+const bob: ClientInfo = anonymousClient('127.0.0.1');
 const key: KeyInfo = {
   fingerprint: 'SHA256:aaa',
   type: 'ssh-ed25519',
@@ -216,35 +223,63 @@ describe('approval broker', () => {
     );
     ask(broker, bob);
     assert.throws(
-      () => ask(broker, { name: 'carol', address: '127.0.0.1', tokenName: 'carol' }),
+      () => ask(broker, tokenClient(tokenOf('t-carol', 'carol'), '127.0.0.1')),
       (e: unknown) => e instanceof ProxyError && e.status === 429,
     );
   });
 
-  it('identical pending requests are answered together by group; several prompters see the same queue', async () => {
+  it('a group answer covers exactly the listed ids; several prompters see the same queue', async () => {
     const { broker, prompter } = setup();
     const second = new TestPrompter();
     broker.attach(second);
     const ps = [ask(broker), ask(broker), ask(broker), ask(broker, bob)];
     assert.equal(second.last.length, 4);
     const group = prompter.last[0]!.group;
-    assert.equal(prompter.last.filter((r) => r.group === group).length, 3);
-    assert.ok(broker.answer({ group }, 'allow-once'));
+    const listed = prompter.last.filter((r) => r.group === group).map((r) => r.id);
+    assert.equal(listed.length, 3);
+    // A request that joins the group after the person looked is not covered.
+    const late = ask(broker);
+    assert.ok(broker.answer({ ids: listed }, 'allow-once'));
     const results = await Promise.all(ps.slice(0, 3));
     assert.ok(results.every((d) => d.allowed));
-    assert.equal(second.last.length, 1, 'bob still waits');
-    assert.equal(second.last[0]!.client.name, bob.name);
+    assert.equal(second.last.length, 2, 'bob and the late request still wait');
+    assert.deepEqual(second.last.map((r) => r.client.name).sort(), [alice.name, bob.name].sort());
+    broker.answer({ ids: second.last.map((r) => r.id) }, 'deny');
+    denied(await late, 'denied-by-user', 'person');
   });
 
-  it('a grant given on one request also approves the others pending in its group', async () => {
+  it('a grant answer allows the listed requests and later ones, never one it did not list', async () => {
     const { broker, prompter } = setup();
     const ps = [ask(broker), ask(broker), ask(broker)];
-    broker.answer({ id: prompter.last[0]!.id }, 'allow-for-grant');
-    const ds = await Promise.all(ps);
+    const [first, second, third] = prompter.last.map((r) => r.id);
+    broker.answer({ ids: [first!, second!] }, 'allow-for-grant');
+    const ds = await Promise.all(ps.slice(0, 2));
     assert.deepEqual(
       ds.map((d) => d.by),
-      ['person', 'grant', 'grant'],
+      ['person', 'person'],
     );
+    assert.deepEqual(
+      prompter.last.map((r) => r.id),
+      [third],
+      'the unlisted one still waits for the person',
+    );
+    const later = await ask(broker);
+    assert.equal(later.by, 'grant', 'a request after the answer rides the grant');
+    broker.answer({ id: third! }, 'deny');
+    denied(await ps[2]!, 'denied-by-user', 'person');
+  });
+
+  it('a grant belongs to the token, not its name: a new token named alike gets none of it', async () => {
+    const { broker, prompter } = setup();
+    const p = ask(broker);
+    broker.answer({ id: prompter.last[0]!.id }, 'allow-for-grant');
+    assert.equal((await p).by, 'person');
+    assert.equal((await ask(broker)).by, 'grant');
+    const impostor = tokenClient(tokenOf('t-alice-2', 'alice'), '127.0.0.1');
+    const q = ask(broker, impostor);
+    assert.equal(prompter.last.length, 1, 'the new token is asked about, not waved through');
+    broker.answer({ id: prompter.last[0]!.id }, 'deny');
+    denied(await q, 'denied-by-user', 'person');
   });
 
   it('revoking a token drops its grants and pending prompts', async () => {
@@ -254,7 +289,7 @@ describe('approval broker', () => {
     await p;
     const pending = ask(broker, alice, other);
     const bobs = ask(broker, bob);
-    broker.revokeToken('alice');
+    broker.revokeToken('t-alice');
     assert.equal(broker.grants().length, 0);
     denied(await pending, 'token-revoked', 'revoked');
     assert.equal(prompter.last.length, 1, "bob's request is untouched");

@@ -163,7 +163,7 @@ suite('describe', () => {
             if (d.kind !== 'data') {
               const lines = requestLines({
                 id: 'x',
-                client: { name: 'c', address: 'a' },
+                client: { id: 'c', name: 'c', address: 'a' },
                 key: { fingerprint: 'f', type: 't', comment: '', label: 'L' },
                 namespace: 'git',
                 description: d,

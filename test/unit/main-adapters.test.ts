@@ -78,7 +78,7 @@ describe('tray menu model', () => {
       namespace: 'git',
       receivedAt: 0,
       deadline: 0,
-      groupHeadlines: [],
+      groupOthers: [],
     }));
     const m = menuModel({ status: status({ pending: 6 }), prompts, startAtLogin: true });
     const labels = m.map((i) => (i.type === 'separator' ? '---' : i.label));

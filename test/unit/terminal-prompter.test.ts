@@ -31,7 +31,7 @@ describe('terminal prompter arming', () => {
       now: () => now,
     });
     p.start();
-    const client = { name: 'c', address: '127.0.0.1' };
+    const client = { id: 'local', name: 'c', address: '127.0.0.1' };
     const key = { fingerprint: 'SHA256:k', type: 'ssh-ed25519', comment: '', label: 'ED25519' };
     const d = describeBytes(Buffer.from('hello'));
     const first = broker.decide(client, key, 'git', d);
