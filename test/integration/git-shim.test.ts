@@ -300,6 +300,36 @@ for (const name of FORM_NAMES) {
       assert.match(v.stdout, /Good "git" signature for me/);
     });
 
+    it("`allowed-signers EMAIL [PATH]` writes the line for the proxy's key once, and git verifies with it", async () => {
+      const s = sandbox('sb12', form(name));
+      const line = `ana@example.test namespaces="git" ${first.line}`;
+      for (let i = 0; i < 2; i++) {
+        const r = await s.shim(['allowed-signers', 'ana@example.test']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `${line}\n`);
+        assert.match(r.stderr, new RegExp(esc(first.fingerprint)));
+      }
+      const dflt = join(s.home, '.cache/ssh-agent-proxy-sign/allowed_signers');
+      assert.equal(readFileSync(dflt, 'utf8'), `${line}\n`, 'written once, however often run');
+      const other = join(s.home, 'signers');
+      writeFileSync(other, 'bob@example.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxxx\n');
+      assert.equal((await s.shim(['allowed-signers', 'ana@example.test', other])).code, 0);
+      assert.equal(
+        readFileSync(other, 'utf8'),
+        `bob@example.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxxx\n${line}\n`,
+        'other signers kept',
+      );
+      const bad = await s.shim(['allowed-signers', '']);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /allowed-signers needs an email address/);
+      // git trusts exactly that file.
+      await configure(s);
+      await s.git('config', 'gpg.ssh.allowedSignersFile', dflt);
+      assert.equal((await s.git('commit', '-S', '-q', '--allow-empty', '-m', 'x')).code, 0);
+      const v = await s.git('log', '--show-signature', '-1');
+      assert.match(v.stdout, /Good "git" signature for ana@example\.test with ED25519 key/);
+    });
+
     it('a key file written on Windows (CRLF, a comment line) still names the key', async () => {
       const s = sandbox('sb8', form(name));
       const keyPath = join(s.home, 'crlf.pub');
