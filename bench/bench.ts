@@ -4,13 +4,14 @@
 // (c) at 8 concurrent clients, both on the real `--console` process; (d) the shim against
 // `ssh-keygen -Y sign` using the agent. Reports; never gates CI.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { Agent as HttpAgent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withAgent } from '../src/core/agent-client.js';
 import { signFlags, checkSignature } from '../src/core/signature-check.js';
 import { signedData } from '../src/core/sshsig.js';
+import { benchShim } from './shim.js';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'cli.js');
@@ -206,19 +207,16 @@ async function main() {
     });
     const busyRss = rssMb(proxy.child.pid!);
 
-    // (d) whole processes, as git runs them.
-    const file = join(dir, 'buffer');
-    writeFileSync(file, msg);
-    const shimEnv = { ...env, SSH_AGENT_PROXY_URL: `${proxy.url}/sign` };
-    const proc = (cmd: string) => async () => {
-      execFileSync(cmd, ['-Y', 'sign', '-n', 'git', '-f', join(dir, 'k.pub'), file], {
-        env: shimEnv,
-        stdio: 'ignore',
-      });
-      rmSync(`${file}.sig`, { force: true });
-    };
-    const dKeygen = await timed(PROC, 1, proc('ssh-keygen'));
-    const dShim = await timed(PROC, 1, proc(SHIM));
+    // (d) whole processes, as git runs them (bench/shim.ts).
+    const d = benchShim({
+      dir,
+      keyFile: join(dir, 'k'),
+      agentSock: sock,
+      proxyUrl: proxy.url,
+      shim: SHIM,
+      signs: PROC / 5,
+      rebaseCommits: 200,
+    });
     proxy.child.kill('SIGTERM');
     keepAlive.destroy();
     pool.destroy();
@@ -233,8 +231,7 @@ async function main() {
       `(b)  /sign sequential keep-alive ${fmt(b)}   p50 ${(b.p50 / a.p50).toFixed(2)}× baseline`,
       `(c)  /sign 8 concurrent clients  ${fmt(c)}   ${(c.perSec / a8.perSec).toFixed(2)}× the agent at 8 direct clients`,
       `     /healthz sequential         ${fmt(health)}   the HTTP round trip alone: ${(health.p50 / a.p50).toFixed(2)}× baseline`,
-      `(d)  ssh-keygen -Y sign (agent)  ${fmt(dKeygen)}`,
-      `     shim -Y sign (proxy)        ${fmt(dShim)}   p50 ${(dShim.p50 / dKeygen.p50).toFixed(2)}× ssh-keygen`,
+      ...d.lines,
       '',
       `console process: idle RSS ${idleRss.toFixed(1)} MB, after load ${busyRss.toFixed(1)} MB; spawn → first 200 on /healthz: median ${startMed.toFixed(0)} ms of 5`,
       '',
@@ -243,6 +240,7 @@ async function main() {
       `  ${pass(c.perSec >= 0.8 * a8.perSec)} (c) ≥ 0.8× agent at 8 clients ${(c.perSec / a8.perSec).toFixed(2)}×`,
       `  ${pass(idleRss <= 60)} idle RSS ≤ 60 MB              ${idleRss.toFixed(1)} MB`,
       `  ${pass(startMed <= 300)} start ≤ 300 ms                ${startMed.toFixed(0)} ms`,
+      ...d.targets,
     ];
     console.log(lines.join('\n'));
   } finally {
