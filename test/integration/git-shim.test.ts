@@ -3,7 +3,7 @@
 // test runs in each of the shim's forms (bash's /dev/tcp with and without curl; dash with
 // curl), and the forms must answer byte for byte alike.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
@@ -53,6 +53,8 @@ function sandbox(name: string, f: ShimForm) {
     PATH: f.path,
     HOME: home,
     GIT_CONFIG_NOSYSTEM: '1',
+    // A UTF-8 locale, as images have: lengths must still be counted in bytes.
+    LANG: 'C.UTF-8',
     SSH_AGENT_PROXY_URL: `${proxy.url}/sign`,
   };
   const git = (...args: string[]) => run('git', args, { env, cwd: repo });
@@ -435,7 +437,8 @@ describe('both transports answer alike', () => {
     const stranger = await makeKey(dir, 'ed25519', 'stranger-diff');
     for (const f of forms) {
       const s = sandbox('diff', f);
-      writeFileSync(join(s.home, 'data'), 'same bytes\n');
+      writeFileSync(join(s.home, 'data'), 'same bytes, née Ünïcödé ✓\n');
+      const data = join(s.home, 'data');
       const cases: [string[], NodeJS.ProcessEnv, string | undefined][] = [
         [['-Y', 'sign', '-n', 'git', '-f', first.pub], {}, 'same bytes\n'],
         [['-Y', 'sign', '-n', 'git', '-f', stranger.pub], {}, 'x'],
@@ -448,9 +451,30 @@ describe('both transports answer alike', () => {
         [['-Y', 'sign', '-n', 'git', '-f', first.pub], {}, ''],
         [['-Y', 'sign', '-n', 'other', '-f', first.pub], {}, 'x'],
         [['pubkey', join(s.home, 'p.pub')], {}, undefined],
+        // git's own form (bash's shortest path), signing and failing.
+        [['-Y', 'sign', '-n', 'git', '-f', first.pub, data], {}, undefined],
+        [
+          ['-Y', 'sign', '-n', 'git', '-f', first.pub, data],
+          { SSH_AGENT_PROXY_URL: 'http://127.0.0.1:9/sign' },
+          undefined,
+        ],
+        [['-Y', 'sign', '-n', 'git', '-f', stranger.pub, '-U', data], {}, undefined],
+        // An HTTP proxy in the environment (not for this host): curl's to honour where there
+        // is curl, so bash hands over to it.
+        [
+          ['-Y', 'sign', '-n', 'git', '-f', first.pub, data],
+          { http_proxy: 'http://127.0.0.1:9', no_proxy: '127.0.0.1' },
+          undefined,
+        ],
       ];
       const out: RunResult[] = [];
-      for (const [args, env, input] of cases) out.push(await s.shim(args, { env, input }));
+      for (const [args, env, input] of cases) {
+        const r = await s.shim(args, { env, input });
+        // What git reads back: the .sig file (gone after each run, so each starts clean).
+        const sig = join(s.home, 'data.sig');
+        out.push({ ...r, stdout: r.stdout + (existsSync(sig) ? readFileSync(sig, 'utf8') : '') });
+        rmSync(sig, { force: true });
+      }
       results.set(f.name, out);
     }
     const [ref, ...rest] = [...results.values()];
@@ -461,6 +485,10 @@ describe('both transports answer alike', () => {
     assert.match(ref![3]!.stderr, /cannot reach/);
     assert.match(ref![4]!.stderr, /empty-body/);
     assert.match(ref![5]!.stderr, /namespace-not-allowed/);
+    assert.match(ref![7]!.stdout, /^-----BEGIN SSH SIGNATURE-----\n/);
+    assert.match(ref![8]!.stderr, /cannot reach ssh-agent-proxy at http:\/\/127\.0\.0\.1:9\/sign/);
+    assert.match(ref![9]!.stderr, /key-not-found/);
+    assert.match(ref![10]!.stdout, /^-----BEGIN SSH SIGNATURE-----\n/);
   });
 
   it('the console proxy logged one line per request, with no signed bytes and no token', () => {
