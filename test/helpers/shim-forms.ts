@@ -3,12 +3,15 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { SHIM } from './proxy.js';
 
 export interface ShimForm {
   /** e.g. "bash, no curl". */
   name: string;
   /** A PATH for the sandbox: only this form's tools. */
   path: string;
+  /** The shim as installed in this form (git's gpg.ssh.program). */
+  program: string;
   /** Whether the shim should speak HTTP itself (bash /dev/tcp) rather than start curl. */
   fast: boolean;
   /** How many times curl was started in this form so far (a recording wrapper). */
@@ -22,12 +25,13 @@ function which(tool: string): string {
 }
 
 /**
- * Three forms: bash and curl (the fast path), bash without curl (the fast path alone),
- * sh without bash (dash + curl: the fallback). curl is a wrapper that counts its runs.
+ * Four forms: bash and curl (the fast path), bash without curl (the fast path alone), sh
+ * without bash (dash + curl: the fallback), and the shim installed with bash as its `#!`
+ * (the README's tip: no sh start at all). curl is a wrapper that counts its runs.
  */
 export function shimForms(dir: string): ShimForm[] {
   const realCurl = which('curl');
-  const make = (name: string, bash: boolean, curl: boolean): ShimForm => {
+  const make = (name: string, bash: boolean, curl: boolean, bashShebang = false): ShimForm => {
     const bin = join(dir, 'bin-' + name.replace(/\W+/g, '-'));
     mkdirSync(bin, { recursive: true });
     for (const tool of [...BASE_TOOLS, ...(bash ? ['bash'] : [])]) {
@@ -43,9 +47,16 @@ export function shimForms(dir: string): ShimForm[] {
         },
       );
     }
+    let program = SHIM;
+    if (bashShebang) {
+      program = join(bin, 'ssh-agent-proxy-sign');
+      const text = readFileSync(SHIM, 'utf8').replace(/^#!.*\n/, `#!${which('bash')}\n`);
+      writeFileSync(program, text, { mode: 0o755 });
+    }
     return {
       name,
       path: bin,
+      program,
       fast: bash,
       curlRuns: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').length - 1 : 0),
     };
@@ -54,5 +65,6 @@ export function shimForms(dir: string): ShimForm[] {
     make('bash and curl', true, true),
     make('bash, no curl', true, false),
     make('sh and curl, no bash', false, true),
+    make('bash as the shebang', true, true, true),
   ];
 }

@@ -16,7 +16,7 @@ import {
   type RunResult,
   type TestKey,
 } from '../helpers/openssh.js';
-import { SHIM, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
+import { spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 import { shimForms, type ShimForm } from '../helpers/shim-forms.js';
 
 let agent: Agent;
@@ -40,7 +40,12 @@ before(async () => {
   forms = shimForms(dir);
 });
 
-const FORM_NAMES = ['bash and curl', 'bash, no curl', 'sh and curl, no bash'];
+const FORM_NAMES = [
+  'bash and curl',
+  'bash, no curl',
+  'sh and curl, no bash',
+  'bash as the shebang',
+];
 const form = (name: string) => forms.find((f) => f.name === name)!;
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -61,8 +66,8 @@ function sandbox(name: string, f: ShimForm) {
   const shim = (
     args: string[],
     o: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
-  ) => run(SHIM, args, { env: { ...env, ...o.env }, input: o.input, cwd: o.cwd });
-  return { home, repo, env, git, shim };
+  ) => run(f.program, args, { env: { ...env, ...o.env }, input: o.input, cwd: o.cwd });
+  return { home, repo, env, git, shim, program: f.program };
 }
 type Sandbox = ReturnType<typeof sandbox>;
 
@@ -72,7 +77,7 @@ async function configure(s: Sandbox, signingKey?: string) {
     ['user.name', 'Ana Example'],
     ['user.email', 'ana@example.test'],
     ['gpg.format', 'ssh'],
-    ['gpg.ssh.program', SHIM],
+    ['gpg.ssh.program', s.program],
     ['user.signingkey', signingKey ?? join(s.home, '.cache/ssh-agent-proxy-sign/signing.pub')],
     ['gpg.ssh.allowedSignersFile', join(s.home, 'allowed_signers')],
   ] as const) {
