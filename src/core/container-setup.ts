@@ -72,6 +72,8 @@ export function containerSetup(input: SetupInput): string {
     '# 1. The signing shim (POSIX sh and curl; where bash is present it signs without curl):',
     `curl -fsS ${base}/shim -o /usr/local/bin/ssh-agent-proxy-sign`,
     'chmod +x /usr/local/bin/ssh-agent-proxy-sign',
+    '# (with bash in the image, start it straight in bash: one shell start less a signature)',
+    "[ -x /bin/bash ] && sed -i '1s|^#!/bin/sh$|#!/bin/bash|' /usr/local/bin/ssh-agent-proxy-sign",
     '',
     '# 2. Where the proxy is, and who this sandbox is:',
     `export SSH_AGENT_PROXY_URL=${base}/sign`,
