@@ -56,9 +56,9 @@ function tokenLines(input: SetupInput): string[] {
   if (input.tokenName) {
     // Nothing here may break when pasted: the token is only shown when it is created.
     return [
-      `# The token "${input.tokenName}" (shown once, when it was created) goes in this sandbox's`,
-      '# environment, e.g. docker run -e SSH_AGENT_PROXY_TOKEN=<token> …, or:',
-      '#   export SSH_AGENT_PROXY_TOKEN=<token>',
+      `# This sandbox's client token, shown once when it was created: pass it in`,
+      '# (docker run -e SSH_AGENT_PROXY_TOKEN=…) or set it here:',
+      `#   export SSH_AGENT_PROXY_TOKEN=<the token "${input.tokenName}">`,
     ];
   }
   return ['# (no client token: anonymous local clients are allowed while no token exists)'];
