@@ -1,8 +1,10 @@
 // Bundles every entry point with esbuild: the CLI (plain Node 20), the Electron main
 // process, the sandboxed preload (one file: it may only require electron's renderer
-// modules), and the two renderer pages (browser code, no Node), plus their HTML and CSS.
+// modules), and the two renderer pages (browser code, no Node), plus their HTML and CSS;
+// then the CLI's own npm package (dist/cli-package, see build-cli-package.mjs).
 import { build } from 'esbuild';
 import { chmodSync, cpSync, rmSync } from 'node:fs';
+import { buildCliPackage } from './build-cli-package.mjs';
 
 rmSync('dist', { recursive: true, force: true });
 
@@ -37,3 +39,4 @@ cpSync('src/renderer', 'dist/renderer', {
   filter: (p) => !p.endsWith('.ts') && !p.endsWith('tsconfig.json'),
 });
 chmodSync('dist/cli/cli.js', 0o755);
+await buildCliPackage();

@@ -16,6 +16,7 @@ export function startConfiguredProxy(config: Config, log: Logger): Promise<Runni
     audit: auditFileSink(config.configDir, {
       maxBytes: config.auditMaxBytes,
       keep: config.auditKeep,
+      onError: (err) => log.error(`cannot write the audit log: ${err.message}`),
     }),
     history: readAudit(auditFiles(config.configDir, config.auditKeep), 200),
   });

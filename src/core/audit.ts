@@ -2,6 +2,7 @@
 // namespace, what (a summary), who decided what, and how it ended. Never the signed
 // bytes, never a token. The sink (a rotated file) is supplied by the shell.
 import { readFileSync } from 'node:fs';
+import { displayText } from './display-text.js';
 
 export interface AuditRecord {
   time: string;
@@ -19,19 +20,49 @@ export interface AuditRecord {
 }
 
 export interface AuditSink {
+  /** Queue a record; returns at once (the file write happens off the request path). */
   write(record: AuditRecord): void;
+  /** Resolves when every queued record is on disk (a clean shutdown awaits it). */
+  flush?(): Promise<void>;
 }
 
 export const nullAudit: AuditSink = { write() {} };
 
-/** Parse audit lines leniently: a damaged line is skipped, not fatal. */
+const TEXT_MAX = 600;
+const text = (v: unknown): string => displayText(typeof v === 'string' ? v : String(v), TEXT_MAX);
+const textOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : text(v));
+
+/**
+ * The record with every text field made display-safe (display-text.ts): what is written
+ * to the trail, shown in the tray's activity and printed by `audit` is one clean line
+ * per field, whatever a client put into a name or a commit.
+ */
+export function cleanAuditRecord(r: AuditRecord): AuditRecord {
+  return {
+    time: text(r.time),
+    id: text(r.id),
+    client: text(r.client),
+    remote: text(r.remote),
+    key: textOrNull(r.key),
+    namespace: textOrNull(r.namespace),
+    what: textOrNull(r.what),
+    decision: r.decision === 'allowed' || r.decision === 'denied' ? r.decision : 'none',
+    decidedBy: textOrNull(r.decidedBy),
+    status: Number.isInteger(r.status) ? r.status : 0,
+    outcome: text(r.outcome),
+    ms: Number.isFinite(r.ms) ? r.ms : 0,
+  };
+}
+
+/** Parse audit lines leniently: a damaged line is skipped, not fatal; text comes back clean. */
 export function parseAuditLines(text: string): AuditRecord[] {
   const out: AuditRecord[] = [];
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
       const rec = JSON.parse(line) as AuditRecord;
-      if (rec && typeof rec.time === 'string') out.push(rec);
+      if (rec && typeof rec === 'object' && typeof rec.time === 'string')
+        out.push(cleanAuditRecord(rec));
     } catch {
       // skip
     }
@@ -53,7 +84,8 @@ export function readAudit(files: readonly string[], n: number): AuditRecord[] {
   return all.slice(-n);
 }
 
-export function formatAudit(r: AuditRecord): string {
+export function formatAudit(record: AuditRecord): string {
+  const r = cleanAuditRecord(record);
   const when = r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const decision = r.decision === 'none' ? '-' : `${r.decision} by ${r.decidedBy}`;
   return [

@@ -1,6 +1,7 @@
 // One error type that carries what the HTTP answer will be. Every failure a client
 // can see becomes exactly one line: `<code>: <sentence>`. The code is stable (the
 // shim and scripts match on it); the sentence is for people.
+import { displayText } from './display-text.js';
 
 export class ProxyError extends Error {
   override name = 'ProxyError';
@@ -31,9 +32,7 @@ export class TokenRefused extends ProxyError {
   }
 }
 
-/** Strip anything that could break the one-line rule or a terminal. */
+/** Strip anything that could break the one-line rule or a terminal (see display-text.ts). */
 export function oneLine(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return displayText(text, max);
 }

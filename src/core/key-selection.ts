@@ -2,16 +2,28 @@
 // by a token's key limits; a request may name a key; otherwise the first allowed key.
 import type { Identity } from './agent-client.js';
 import { ProxyError } from './errors.js';
-import { fingerprint, parseAuthorizedKey } from './keys.js';
+import { fingerprint, parseAuthorizedKey, type PublicKey } from './keys.js';
 
 const FP = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
+/** A key as a request names it: by fingerprint, or in full (then it can be used without listing). */
+export interface RequestedKey {
+  fingerprint: string;
+  /** Present when the request gave the whole public key, not only its fingerprint. */
+  key: PublicKey | null;
+}
+
 /** A key as a request names it: `SHA256:…` fingerprint or an authorized_keys line → fingerprint. */
 export function parseKeySpec(text: string, source: string): string {
+  return parseRequestedKey(text, source).fingerprint;
+}
+
+export function parseRequestedKey(text: string, source: string): RequestedKey {
   const t = text.trim();
-  if (FP.test(t)) return t;
+  if (FP.test(t)) return { fingerprint: t, key: null };
   try {
-    return fingerprint(parseAuthorizedKey(t).key.blob);
+    const { key } = parseAuthorizedKey(t);
+    return { fingerprint: fingerprint(key.blob), key };
   } catch {
     throw new ProxyError(
       400,

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Identity } from './agent-client.js';
 import { AgentSigner } from './agent-signer.js';
 import { ApprovalBroker, type Clock, type KeyInfo } from './approval-broker.js';
-import { nullAudit, type AuditRecord, type AuditSink } from './audit.js';
+import { cleanAuditRecord, nullAudit, type AuditRecord, type AuditSink } from './audit.js';
 import { presentedToken } from './authorization.js';
 import { anonymousClient, tokenClient, type ClientInfo, type TokenLimits } from './client.js';
 import { ConfigError, formatHostPort, isLoopbackHost, type Config } from './config.js';
@@ -13,13 +13,20 @@ import { describe, isGitObject, summarize } from './describe.js';
 import { ProxyError, TokenRefused } from './errors.js';
 import { allowedHostHeaders } from './host-guard.js';
 import { createHttpHandler, type ProxyApi, type RequestContext } from './http-server.js';
-import { allowedBy, parseKeySpec, type KeyPolicy } from './key-selection.js';
+import {
+  allowedBy,
+  parseKeySpec,
+  parseRequestedKey,
+  selectKey,
+  type KeyPolicy,
+  type RequestedKey,
+} from './key-selection.js';
 import { authorizedKeyLine, keyLabel } from './keys.js';
 import { ByteBudget, RateLimiter } from './limits.js';
 import { listen } from './listener.js';
 import { applySettings, type ApplyResult } from './live-settings.js';
 import type { SettingsValues } from './settings-file.js';
-import type { Logger } from './logger.js';
+import { cleanLogger, type Logger } from './logger.js';
 import { isValidNamespace } from './sshsig.js';
 import { tokenLimits, TokenStore } from './token-store.js';
 
@@ -69,7 +76,8 @@ export function keyInfo(id: Identity): KeyInfo {
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const { config, log } = opts;
+  const { config } = opts;
+  const log = cleanLogger(opts.log); // every core log line is one display-safe line
   const audit = opts.audit ?? nullAudit;
   const beyondLoopback = !isLoopbackHost(config.addr.host);
   const tokens = new TokenStore(config.configDir, { alwaysRequired: beyondLoopback });
@@ -122,9 +130,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   tokenPoll.unref();
 
   const authenticate = (authorization: string | undefined, address: string): ClientInfo => {
-    // A presented token is checked against the file as it is now (a revocation applies to
-    // the very next request); without one, the 500 ms poll keeps `required` current.
-    if (authorization !== undefined) refreshTokens();
+    // Checked against the file as it is now (a stat; re-read only when it changed): a
+    // revocation applies to the very next request, and a token created a moment ago
+    // makes the next anonymous request need one.
+    refreshTokens();
     if (authorization === undefined) {
       if (tokens.required) {
         throw new TokenRefused(
@@ -149,6 +158,41 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
   const requestedKey = (spec: string | undefined) =>
     spec === undefined ? undefined : parseKeySpec(spec, 'the key parameter');
+
+  /**
+   * A request that names its key in full, when no person must be asked (policy allow or a
+   * live grant), goes straight to SIGN_REQUEST: one agent round trip fewer (it matters
+   * for slow agents: 1Password, a YubiKey). Nothing is cached — the agent still decides
+   * whether it holds the key — and only when it refuses is it asked for its list, to tell
+   * `key-not-found` from `agent-refused`. Returns null when the ordinary path must run.
+   */
+  const signNamedKey = async (
+    ctx: RequestContext,
+    requested: RequestedKey,
+    namespace: string,
+    body: Buffer,
+  ): Promise<string | null> => {
+    const key = requested.key;
+    const policy = keyPolicy(ctx.client.token);
+    if (!key?.signing || !allowedBy(policy, requested.fingerprint)) return null;
+    const id: Identity = { key, comment: '', fingerprint: requested.fingerprint };
+    const quick = broker.decideWithoutPrompt(ctx.client, keyInfo(id), namespace);
+    if (!quick) return null;
+    ctx.fingerprint = id.fingerprint;
+    ctx.decision = quick;
+    if (!quick.allowed) throw quick.error;
+    stillAuthorized(ctx.client);
+    return signer.session(async (conn) => {
+      try {
+        return await signer.sign(id, namespace, body, conn);
+      } catch (err) {
+        if (!(err instanceof ProxyError) || err.code !== 'agent-refused') throw err;
+        // Refused: because it does not hold the key (404, saying what it holds), or not.
+        selectKey(await conn.listIdentities(), policy, requested.fingerprint);
+        throw err;
+      }
+    });
+  };
 
   const resolveNamespace = (ns: string | undefined, token?: TokenLimits): string => {
     const chosen = ns ?? config.namespace;
@@ -192,11 +236,19 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           `only git commits, tags and push certificates may be signed${token?.gitOnly ? ` with the token "${token.name}"` : ''}`,
         );
       }
-      const requested = requestedKey(input.keySpec);
+      const named =
+        input.keySpec === undefined
+          ? undefined
+          : parseRequestedKey(input.keySpec, 'the key parameter');
+      const requested = named?.fingerprint;
       const pre = broker.precheck();
       if (pre && !pre.allowed) {
         ctx.decision = pre;
         throw pre.error;
+      }
+      if (named) {
+        const fast = await signNamedKey(ctx, named, namespace, input.body);
+        if (fast !== null) return fast;
       }
       // Step 4, and step 6 on the same connection when no person needs to be asked.
       let chosen: Identity | undefined;
@@ -256,7 +308,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   ) => {
     if (route !== '/sign') return;
     const d = ctx.decision;
-    const rec: AuditRecord = {
+    // Display-safe once, for the file, recent activity and every listener alike.
+    const rec: AuditRecord = cleanAuditRecord({
       time: new Date().toISOString(),
       id: ctx.id,
       client: ctx.client.name,
@@ -269,7 +322,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       status,
       outcome: code,
       ms: Math.round(ms),
-    };
+    });
     try {
       audit.write(rec);
     } catch (err) {
@@ -360,6 +413,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       while (inFlight.size > 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 25));
       for (const s of servers) s.closeAllConnections();
+      // Records of requests that ended are queued; none is lost on a clean shutdown.
+      await audit
+        .flush?.()
+        .catch((err: unknown) => log.error(`cannot write the last audit records: ${String(err)}`));
     },
   };
 }

@@ -1,7 +1,10 @@
 // How a pending request reads to a person, as labelled lines: shared by the terminal
-// prompter and the tray window (which gets these lines over IPC, already safe text).
+// prompter, the tray window (which gets these lines over IPC) and notifications. Every
+// value passes through displayText here, whatever its source — the description is
+// already clean, but key comments come raw from the agent and names from clients.
 import type { PendingRequest } from './approval-broker.js';
 import type { Description, Person } from './describe.js';
+import { displayText } from './display-text.js';
 
 export interface ViewLine {
   label: string;
@@ -10,14 +13,18 @@ export interface ViewLine {
 
 const short = (id: string) => id.slice(0, 10);
 const who = (p: Person) => `${p.name} <${p.email}>`;
+const line = (label: string, value: string, max = 300): ViewLine => ({
+  label,
+  value: displayText(value, max),
+});
 
 /** The headline: what is being signed, in a few words. */
 export function headline(d: Description): string {
   switch (d.kind) {
     case 'commit':
-      return `Sign git commit "${d.subject}"`;
+      return displayText(`Sign git commit "${d.subject}"`, 200);
     case 'tag':
-      return `Sign git tag ${d.tag}`;
+      return displayText(`Sign git tag ${d.tag}`, 200);
     case 'push-cert':
       return 'Sign a git push certificate';
     case 'data':
@@ -29,49 +36,53 @@ export function detailLines(d: Description): ViewLine[] {
   switch (d.kind) {
     case 'commit':
       return [
-        { label: 'Author', value: who(d.author) },
-        ...(who(d.committer) !== who(d.author)
-          ? [{ label: 'Committer', value: who(d.committer) }]
+        line('Author', who(d.author)),
+        ...(who(d.committer) !== who(d.author) ? [line('Committer', who(d.committer))] : []),
+        line('Tree', short(d.tree)),
+        line(
+          d.parents.length > 1 ? 'Parents' : 'Parent',
+          d.parents.length ? d.parents.map(short).join(' ') : '(root commit)',
+        ),
+        ...d.mergetags.map((t) =>
+          line(
+            'Merges tag',
+            `${t.tag} (${t.objectType} ${short(t.object)})${t.tagger ? ` by ${who(t.tagger)}` : ''}`,
+          ),
+        ),
+        ...(d.encoding
+          ? [line('Encoding', `${d.encoding} (shown converted, as git log does)`)]
           : []),
-        { label: 'Tree', value: short(d.tree) },
-        {
-          label: d.parents.length > 1 ? 'Parents' : 'Parent',
-          value: d.parents.length ? d.parents.map(short).join(' ') : '(root commit)',
-        },
+        ...(d.otherHeaders.length ? [line('Other headers', d.otherHeaders.join(', '))] : []),
       ];
     case 'tag':
       return [
-        { label: 'Object', value: `${d.objectType} ${short(d.object)}` },
-        ...(d.tagger ? [{ label: 'Tagger', value: who(d.tagger) }] : []),
-        ...(d.subject ? [{ label: 'Message', value: d.subject }] : []),
+        line('Object', `${d.objectType} ${short(d.object)} (as the tag states)`),
+        ...(d.tagger ? [line('Tagger', who(d.tagger))] : []),
+        ...(d.subject ? [line('Message', d.subject)] : []),
+        ...(d.otherHeaders.length ? [line('Other headers', d.otherHeaders.join(', '))] : []),
       ];
     case 'push-cert':
       return [
-        { label: 'Pusher', value: d.pusher },
-        ...(d.pushee ? [{ label: 'To', value: d.pushee }] : []),
-        ...d.updates.map((u) => ({
-          label: 'Update',
-          value: `${u.ref} ${short(u.old)}→${short(u.new)}`,
-        })),
-        ...(d.moreUpdates ? [{ label: 'Update', value: `…and ${d.moreUpdates} more` }] : []),
+        line('Pusher', d.pusher),
+        ...(d.pushee ? [line('To', d.pushee)] : []),
+        ...d.updates.map((u) => line('Update', `${u.ref} ${short(u.old)}→${short(u.new)}`)),
+        ...(d.moreUpdates ? [line('Update', `…and ${d.moreUpdates} more`)] : []),
       ];
     case 'data':
-      return [{ label: 'SHA-256', value: d.sha256 }];
+      return [line('SHA-256', d.sha256)];
   }
 }
 
 export function requestLines(r: PendingRequest): ViewLine[] {
+  const comment = displayText(r.key.comment, 100);
   return [
-    {
-      label: 'From',
-      value: r.client.tokenName ? `${r.client.name} (token, ${r.client.address})` : r.client.name,
-    },
+    line(
+      'From',
+      r.client.tokenName ? `${r.client.name} (token, ${r.client.address})` : r.client.name,
+    ),
     ...detailLines(r.description),
-    {
-      label: 'Key',
-      value: `${r.key.label}${r.key.comment ? ` · ${r.key.comment}` : ''}`,
-    },
-    { label: 'Fingerprint', value: r.key.fingerprint },
-    { label: 'Namespace', value: r.namespace },
+    line('Key', `${displayText(r.key.label, 40)}${comment ? ` · ${comment}` : ''}`),
+    line('Fingerprint', r.key.fingerprint),
+    line('Namespace', r.namespace),
   ];
 }

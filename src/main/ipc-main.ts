@@ -3,14 +3,17 @@
 // ipcMain object is passed in, so this file loads no electron at run time.
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { HANDLE_CHANNELS } from '../ipc-contract.js';
+import { isFileUrlInside } from './file-url.js';
 import type { Logger } from '../core/logger.js';
 import { IpcPayloadError, type Handlers } from './ipc-handlers.js';
 
 export interface SenderPolicy {
   /** webContents ids of the app's own windows. */
   isOwnWindow(webContentsId: number): boolean;
-  /** The URL prefix our pages load from (file://…/dist/renderer/). */
-  pageUrlPrefix: string;
+  /** The folder our pages load from (…/dist/renderer), a path on this OS. */
+  pagesDir: string;
+  /** Whose path rules apply (Windows: drive letters and case do not matter). */
+  platform: NodeJS.Platform;
 }
 
 export function isTrustedSender(
@@ -18,7 +21,7 @@ export function isTrustedSender(
   policy: SenderPolicy,
 ): boolean {
   const url = e.senderFrame?.url ?? '';
-  return policy.isOwnWindow(e.sender.id) && url.startsWith(policy.pageUrlPrefix);
+  return policy.isOwnWindow(e.sender.id) && isFileUrlInside(url, policy.pagesDir, policy.platform);
 }
 
 export function registerIpc(

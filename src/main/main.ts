@@ -18,38 +18,29 @@ import {
 import { join } from 'node:path';
 import { runCli } from '../cli/cli.js';
 import { startConfiguredProxy } from '../cli/start.js';
-import { ConfigError, loadConfig } from '../core/config.js';
-import { ListenError } from '../core/listener.js';
+import { loadConfig } from '../core/config.js';
+import { applyAppIdentity } from './app-identity.js';
+import { openWindowOnReopen } from './app-reopen.js';
 import { cliArgs, isCliInvocation } from './launch-mode.js';
 import { loginItem } from './login-item.js';
 import { mainLogger } from './main-log.js';
+import { x11Relaunch } from './ozone-platform.js';
+import { startOrFail, type StartupFailure } from './startup.js';
 import { startTrayApp } from './tray-app.js';
 
 const args = cliArgs(process.argv, Boolean(process.defaultApp));
 
-function fail(title: string, message: string, code: number): void {
-  dialog.showErrorBox(title, message);
-  app.exit(code);
+// app.exit releases the single-instance lock, so the person can simply start it again.
+function fail(f: StartupFailure): void {
+  dialog.showErrorBox(f.title, f.message);
+  app.exit(f.code);
 }
 
 async function startTray(): Promise<void> {
   app.dock?.hide(); // macOS: menu bar only (LSUIElement in the packaged app)
-  let config;
-  try {
-    config = loadConfig({ env: process.env });
-  } catch (err) {
-    if (err instanceof ConfigError) return fail('SSH Agent Proxy: invalid setting', err.message, 2);
-    throw err;
-  }
+  const config = loadConfig({ env: process.env });
   const log = mainLogger(config.configDir, config.logLevel);
-  let proxy;
-  try {
-    proxy = await startConfiguredProxy(config, log);
-  } catch (err) {
-    if (err instanceof ConfigError) return fail('SSH Agent Proxy: invalid setting', err.message, 2);
-    if (err instanceof ListenError) return fail('SSH Agent Proxy cannot start', err.message, 1);
-    throw err;
-  }
+  const proxy = await startConfiguredProxy(config, log);
   log.info(`tray app listening on ${proxy.url()}; agent ${config.agent?.path ?? 'none found'}`);
   const tray = startTrayApp({
     electron: {
@@ -69,13 +60,12 @@ async function startTray(): Promise<void> {
     proxy,
     config,
     log,
-    loginItem: loginItem(app),
+    loginItem: loginItem(app, log),
     distDir: join(__dirname, '..'),
     assetsDir: join(app.getAppPath(), 'assets'),
   });
 
-  // Starting the app again opens its window instead of a second proxy.
-  app.on('second-instance', () => tray.openActivity('activity'));
+  openWindowOnReopen(app, () => tray.openActivity('activity'), process.platform);
   let stopped = false;
   app.on('before-quit', (ev) => {
     if (stopped) return;
@@ -98,10 +88,20 @@ if (isCliInvocation(args)) {
       app.exit(1);
     },
   );
+} else if (x11Relaunch(process.argv, process.env, process.platform)) {
+  // Linux under XWayland: start again as an X11 client (see ozone-platform.ts), before
+  // taking the single-instance lock so the new process can have it.
+  app.relaunch(x11Relaunch(process.argv, process.env, process.platform)!);
+  app.exit(0);
 } else if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
+  applyAppIdentity(app, process.platform);
   // A tray app keeps running with no window open.
   app.on('window-all-closed', () => {});
-  void app.whenReady().then(startTray);
+  void startOrFail(
+    () => app.whenReady().then(startTray),
+    fail,
+    (line) => process.stderr.write(`ssh-agent-proxy: ${line}\n`),
+  );
 }

@@ -3,7 +3,6 @@
 import type * as Electron from 'electron';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
 import type { RunningProxy } from '../core/proxy.js';
@@ -11,6 +10,7 @@ import { AgentStatus } from './agent-status.js';
 import { feedEvents, type Send } from './event-feed.js';
 import { createHandlers } from './ipc-handlers.js';
 import { registerIpc } from './ipc-main.js';
+import { LiveNotifications } from './live-notifications.js';
 import type { LoginItem } from './login-item.js';
 import { menuModel, type MenuAction, type MenuItemModel } from './menu-model.js';
 import { trayIconPath, trayState, trayTooltip } from './tray-state.js';
@@ -45,6 +45,8 @@ export interface TrayAppDeps {
   loginItem: LoginItem;
   distDir: string;
   assetsDir: string;
+  /** The OS whose behaviour to follow; process.platform unless a test says otherwise. */
+  platform?: NodeJS.Platform;
 }
 
 export function startTrayApp(d: TrayAppDeps): {
@@ -53,7 +55,7 @@ export function startTrayApp(d: TrayAppDeps): {
 } {
   const { electron: e, proxy, log } = d;
   const { app, BrowserWindow } = e;
-  const platform = process.platform;
+  const platform = d.platform ?? process.platform;
   const wd: WindowDeps = {
     BrowserWindow,
     screen: e.screen,
@@ -75,9 +77,17 @@ export function startTrayApp(d: TrayAppDeps): {
 
   const status = new AgentStatus(proxy);
   status.start();
+  // 'lock-screen'/'unlock-screen' exist on macOS and Windows only, and say nothing about a
+  // screen locked before the app started; so each request also asks for the idle state,
+  // which says 'locked' where Chromium can tell. On Linux Chromium asks the desktop's D-Bus
+  // ScreenSaver service (GNOME, KDE, Cinnamon, MATE, Xfce), else an X11 screen saver; its
+  // D-Bus watcher starts on the first query and answers later, so query once now.
   let screenLocked = false;
   e.powerMonitor.on('lock-screen', () => (screenLocked = true));
   e.powerMonitor.on('unlock-screen', () => (screenLocked = false));
+  const isScreenLocked = () => screenLocked || e.powerMonitor.getSystemIdleState(1) === 'locked';
+  isScreenLocked();
+  const notifications = new LiveNotifications(log);
 
   const approval = createApprovalWindow(wd);
   // Closing the window answers nothing: the requests stay pending in the tray menu.
@@ -101,6 +111,7 @@ export function startTrayApp(d: TrayAppDeps): {
   const tray = new e.Tray(
     e.nativeImage.createFromPath(trayIconPath(d.assetsDir, 'idle', platform)),
   );
+  log.info('tray icon created'); // the e2e suite waits for this line
   const trayBounds = () => {
     if (platform === 'linux') return null; // not available there
     const b = tray.getBounds();
@@ -122,16 +133,23 @@ export function startTrayApp(d: TrayAppDeps): {
         show: showApproval,
         notify: (title, body) => {
           if (!e.Notification.isSupported()) return;
-          const n = new e.Notification({ title, body, silent: false });
-          n.on('click', showApproval);
-          n.show();
+          notifications.show(new e.Notification({ title, body, silent: false }), showApproval);
         },
       },
       denyWhenLocked: () => proxy.config.denyWhenLocked,
-      screenLocked: () => screenLocked,
+      screenLocked: isScreenLocked,
     }),
   );
 
+  // Start at login, from the menu or the settings window: the menu is then rebuilt, so its
+  // checkbox shows what the OS now has (nothing, in a dev checkout).
+  const login: LoginItem = {
+    get: () => d.loginItem.get(),
+    set: (on) => {
+      d.loginItem.set(on);
+      refreshTray();
+    },
+  };
   const send: Send = (channel, payload) => {
     for (const w of BrowserWindow.getAllWindows())
       if (!w.isDestroyed()) w.webContents.send(channel, payload);
@@ -141,7 +159,7 @@ export function startTrayApp(d: TrayAppDeps): {
     proxy,
     platform: { platform, env: process.env, home: homedir(), uid: process.getuid?.() },
     status,
-    loginItem: d.loginItem,
+    loginItem: login,
     clipboard: (text) => e.clipboard.writeText(text),
     closeWindow: (id) =>
       BrowserWindow.getAllWindows()
@@ -154,7 +172,8 @@ export function startTrayApp(d: TrayAppDeps): {
     handlers,
     {
       isOwnWindow: (id) => BrowserWindow.getAllWindows().some((w) => w.webContents.id === id),
-      pageUrlPrefix: `${pathToFileURL(join(d.distDir, 'renderer')).href}/`,
+      pagesDir: join(d.distDir, 'renderer'),
+      platform,
     },
     log,
   );
@@ -163,7 +182,7 @@ export function startTrayApp(d: TrayAppDeps): {
     'show-approval': showApproval,
     'open-activity': () => openActivity('activity'),
     'toggle-pause': () => proxy.broker.setPaused(!proxy.broker.paused),
-    'toggle-login': () => d.loginItem.set(!d.loginItem.get()),
+    'toggle-login': () => login.set(!login.get()),
     'open-settings': () => openActivity('settings'),
     'open-logs': () => void e.shell.openPath(join(d.config.configDir, 'logs')),
     quit: () => app.quit(),
@@ -186,15 +205,20 @@ export function startTrayApp(d: TrayAppDeps): {
     const model = menuModel({
       status: view,
       prompts: queueView(proxy.broker).prompts,
-      startAtLogin: d.loginItem.get(),
+      startAtLogin: login.get(),
     });
     tray.setContextMenu(e.Menu.buildFromTemplate(model.map(toTemplate)));
   };
   refreshTray();
   proxy.broker.onChange(refreshTray);
   status.onChange(refreshTray);
-  // macOS and Windows: a click on the icon shows what needs the person, else the activity.
-  tray.on('click', () => (proxy.broker.queue().length ? showApproval() : openActivity('activity')));
+  // Windows (and Linux trays that report clicks): a click on the icon shows what needs the
+  // person, else the activity. Not on macOS: there a click on a menu-bar icon with a menu
+  // opens the menu and also fires `click`, so every look at the menu would open a window.
+  if (platform !== 'darwin')
+    tray.on('click', () =>
+      proxy.broker.queue().length ? showApproval() : openActivity('activity'),
+    );
 
   return {
     openActivity,

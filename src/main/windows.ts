@@ -9,6 +9,7 @@ import type {
 } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isFileUrlOf } from './file-url.js';
 import { ACTIVITY_SIZE, APPROVAL_SIZE, approvalWindowPosition } from './window-geometry.js';
 
 export interface WindowDeps {
@@ -42,10 +43,11 @@ function secure(d: WindowDeps): BrowserWindowConstructorOptions['webPreferences'
 }
 
 /** Navigation and window.open are never wanted in these windows. */
-function lockNavigation(win: BrowserWindowType, allowedPrefix: string): void {
+function lockNavigation(win: BrowserWindowType, page: string, platform: NodeJS.Platform): void {
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  // Only the page itself (a reload, another query): compared as paths, see file-url.ts.
   win.webContents.on('will-navigate', (e, url) => {
-    if (!url.startsWith(allowedPrefix)) e.preventDefault();
+    if (!isFileUrlOf(url, page, platform)) e.preventDefault();
   });
   win.webContents.on('will-redirect', (e) => e.preventDefault());
 }
@@ -62,15 +64,24 @@ export function createApprovalWindow(d: WindowDeps): BrowserWindowType {
     skipTaskbar: true,
     alwaysOnTop: true,
     title: 'Approve signature — SSH Agent Proxy',
+    // macOS: a click on the window while it is inactive (it is shown without focus) only
+    // activates it and never reaches a button, so a click aimed at what was under it cannot
+    // approve. The default, said here because it is a decision.
+    acceptFirstMouse: false,
     // macOS: a panel floats over full-screen apps and on every Space without activating the app.
     ...(d.platform === 'darwin' ? { type: 'panel' } : {}),
     webPreferences: secure(d),
   });
   win.setAlwaysOnTop(true, 'pop-up-menu');
-  win.setVisibleOnAllWorkspaces(true, { visibleOnFullScreen: true });
+  // skipTransformProcessType: the app is already a UIElement (menu bar only); without it
+  // macOS briefly hides the window and turns the app into a Dock app on each call.
+  win.setVisibleOnAllWorkspaces(true, {
+    visibleOnFullScreen: true,
+    skipTransformProcessType: true,
+  });
   win.setMenuBarVisibility(false);
   const url = rendererUrl(d.distDir, 'approval.html');
-  lockNavigation(win, url);
+  lockNavigation(win, join(d.distDir, 'renderer', 'approval.html'), d.platform);
   void win.loadURL(url);
   return win;
 }
@@ -101,7 +112,7 @@ export function createActivityWindow(d: WindowDeps, tab: string): BrowserWindowT
   });
   win.setMenuBarVisibility(false);
   const url = `${rendererUrl(d.distDir, 'activity.html')}?tab=${encodeURIComponent(tab)}`;
-  lockNavigation(win, rendererUrl(d.distDir, 'activity.html'));
+  lockNavigation(win, join(d.distDir, 'renderer', 'activity.html'), d.platform);
   void win.loadURL(url);
   win.once('ready-to-show', () => win.show());
   return win;

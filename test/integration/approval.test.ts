@@ -201,6 +201,8 @@ describe('approval, end to end', () => {
     const no = http(`${p.url}/sign`, { method: 'POST', body: COMMIT, headers: auth });
     p.proxy.broker.answer({ id: (await p.prompter.next()).id }, 'deny');
     assert.equal((await no).status, 403);
+    // Records are written off the request path; a clean shutdown writes every one.
+    await p.proxy.close(1_000);
     const file = auditPath(cfg);
     const text = readFileSync(file, 'utf8');
     const lines = text

@@ -124,23 +124,25 @@ describe('approval window', () => {
     assert.equal((await res).status, 200);
   });
 
-  it('three queued → "1 of 3"; a double click cannot approve two; answer all in group', async () => {
+  it('three queued → "1 of 3"; a double click cannot approve two; answer the listed ones together', async () => {
     const { tp, page } = await setup();
-    const rs = ['One', 'Two', 'Three'].map((s) =>
-      http(`${tp.url}/sign`, { method: 'POST', body: commit(s) }),
+    const subjects = ['One', 'Two', 'Three'];
+    const rs = new Map(
+      subjects.map((s) => [s, http(`${tp.url}/sign`, { method: 'POST', body: commit(s) })]),
     );
     await waitFor(() => pending(tp) === 3, 5_000, 'three pending');
     await page.locator('#position', { hasText: '1 of 3' }).waitFor();
+    // Which arrived first is not ours to decide: read what the window shows.
+    const head = /"(\w+)"/.exec((await page.textContent('#headline'))!)![1]!;
+    const others = subjects.filter((s) => s !== head);
     const groupText = (await page.textContent('#group'))!;
-    const shown = `headline ${await page.textContent('#headline')}; group ${groupText}; broker ${tp.proxy.broker.queue().map((r) => r.description.kind === 'commit' && r.description.subject)}`;
-    assert.match(groupText, /Also waiting from this client with this key \(2\)/, shown);
-    assert.match(groupText, /Sign git commit "Two"/, shown);
-    assert.match(groupText, /Sign git commit "Three"/, shown);
+    assert.match(groupText, /Also waiting from this client with this key \(2\)/, groupText);
+    for (const o of others) assert.ok(groupText.includes(`Sign git commit "${o}"`), groupText);
     await waitArmed(page);
     await page.screenshot({ path: join(SHOTS, 'approval-queue.png') });
     const box = (await page.locator('#allow-once').boundingBox())!;
     await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
-    assert.equal((await rs[0]!).status, 200);
+    assert.equal((await rs.get(head)!).status, 200);
     await page.locator('#position', { hasText: '1 of 2' }).waitFor();
     assert.equal(
       pending(tp),
@@ -149,7 +151,67 @@ describe('approval window', () => {
     );
     await waitArmed(page);
     await page.click('#deny-group');
-    assert.deepEqual(await Promise.all(rs.slice(1).map(async (r) => (await r).status)), [403, 403]);
+    assert.deepEqual(
+      await Promise.all(others.map(async (o) => (await rs.get(o)!).status)),
+      [403, 403],
+    );
+  });
+
+  it('"Allow these N once" covers exactly the requests listed on screen, never one that joined unseen', async () => {
+    const { tp, page } = await setup();
+    const sent = new Map<string, Promise<{ status: number }>>();
+    const send = (s: string) =>
+      sent.set(s, http(`${tp.url}/sign`, { method: 'POST', body: commit(s) }));
+    for (let i = 1; i <= 12; i++) send(`c${i}`);
+    await waitFor(() => pending(tp) === 12, 10_000, 'twelve pending');
+    await page.locator('#position', { hasText: '1 of 12' }).waitFor();
+    await waitArmed(page);
+    const listed = await page.$$eval('#group-list li:not(.muted)', (els) =>
+      els.map((e) => e.textContent),
+    );
+    assert.equal(listed.length, 8, 'eight are listed with the one shown');
+    assert.equal(await page.textContent('#allow-group'), 'Allow these 9 once');
+    const visible = new Set(
+      [await page.textContent('#headline'), ...listed].map((t) => /"(\w+)"/.exec(t!)![1]!),
+    );
+    // One more joins the group just before the click: it is not on the list.
+    send('late');
+    await waitFor(() => pending(tp) === 13, 10_000, 'the late one pending');
+    await page.click('#allow-group');
+    await waitFor(() => pending(tp) === 4, 10_000, 'nine answered');
+    const left = new Set(
+      tp.proxy.broker
+        .queue()
+        .map((r) => (r.description.kind === 'commit' ? r.description.subject : '?')),
+    );
+    for (const v of visible) assert.ok(!left.has(v), `${v} was listed and answered`);
+    assert.ok(left.has('late'), 'the request that joined unseen still waits');
+    for (const v of visible) assert.equal((await sent.get(v)!).status, 200);
+    tp.proxy.broker.answer({ ids: tp.proxy.broker.queue().map((r) => r.id) }, 'deny');
+  });
+
+  it('a change to the listed group disarms the buttons before anything can be clicked', async () => {
+    const { tp, page } = await setup();
+    const rs = ['a1', 'a2'].map((s) => http(`${tp.url}/sign`, { method: 'POST', body: commit(s) }));
+    await waitFor(() => pending(tp) === 2, 5_000, 'two pending');
+    await page.locator('#allow-group', { hasText: 'Allow these 2 once' }).waitFor();
+    await waitArmed(page);
+    // Record the armed state in the same task that redraws the list.
+    const armedWhenListChanged = page.evaluate(`new Promise((resolve) => {
+      new MutationObserver((_, obs) => {
+        obs.disconnect();
+        resolve(document.body.dataset.armed);
+      }).observe(document.getElementById('group-list'), { childList: true });
+    })`);
+    const third = http(`${tp.url}/sign`, { method: 'POST', body: commit('a3') });
+    assert.equal(await armedWhenListChanged, 'false');
+    assert.equal(await page.textContent('#allow-group'), 'Allow these 3 once');
+    await waitArmed(page);
+    await page.click('#allow-group');
+    assert.deepEqual(
+      await Promise.all([...rs, third].map(async (r) => (await r).status)),
+      [200, 200, 200],
+    );
   });
 
   it('Allow for N minutes → the next request needs no prompt', async () => {

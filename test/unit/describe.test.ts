@@ -6,7 +6,9 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe as suite, it } from 'node:test';
 import fc from 'fast-check';
-import { describe, safeText, summarize } from '../../src/core/describe.js';
+import { describe, summarize, type Description } from '../../src/core/describe.js';
+import { displayText } from '../../src/core/display-text.js';
+import { ProxyError } from '../../src/core/errors.js';
 import { headline, requestLines } from '../../src/core/request-view.js';
 import { mustRun, run, tempDir } from '../helpers/openssh.js';
 
@@ -127,8 +129,8 @@ suite('describe', () => {
     assert.equal(d.kind, 'commit');
     const text = JSON.stringify(d.kind === 'commit' ? [d.author, d.subject] : null);
     assert.doesNotMatch(text, /[\u0000-\u001f\u202a-\u202e\u2066-\u2069]|\\u00/);
-    assert.equal(safeText('a\u200bb', 10), 'ab');
-    assert.equal(safeText('x'.repeat(500), 10).length, 10);
+    assert.equal(displayText('a\u200bb', 10), 'ab');
+    assert.equal(displayText('x'.repeat(500), 10).length, 10);
   });
 
   it('opaque data: size and SHA-256', () => {
@@ -140,7 +142,7 @@ suite('describe', () => {
     assert.equal(headline(d), 'Sign 4 bytes of data');
   });
 
-  it('fuzzed bytes never throw and stay bounded', () => {
+  it('fuzzed bytes give a bounded description or a 422 refusal, nothing else', () => {
     const header = fc.constantFrom(
       'tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\n',
       'object 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\ntype commit\ntag ',
@@ -157,7 +159,21 @@ suite('describe', () => {
             Buffer.concat([Buffer.from(h), Buffer.from(bytes)]),
             Buffer.from(h + str),
           ]) {
-            const d = describe(input);
+            let d: Description;
+            try {
+              d = describe(input);
+            } catch (err) {
+              // Commit- or tag-shaped bytes git would read differently: refused, one line.
+              assert.ok(err instanceof ProxyError, String(err));
+              assert.equal(err.status, 422);
+              assert.match(
+                err.code,
+                /^(ambiguous-git-object|malformed-git-object|git-object-already-signed|unsupported-git-encoding)$/,
+              );
+              assert.ok(/^(tree|object) /.test(input.toString('latin1')), 'only git-shaped bytes');
+              assert.doesNotMatch(err.line, /[\u0000-\u001f]/);
+              continue;
+            }
             const shown = JSON.stringify(d) + summarize(d);
             assert.ok(shown.length < 12_000, `bounded: ${shown.length}`);
             if (d.kind !== 'data') {

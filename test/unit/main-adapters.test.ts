@@ -12,6 +12,21 @@ import {
   isAutostartEnabled,
   setAutostart,
 } from '../../src/main/autostart-linux.js';
+import yaml from 'js-yaml';
+import {
+  APP_USER_MODEL_ID,
+  applyAppIdentity,
+  LOGIN_ITEM_NAME,
+} from '../../src/main/app-identity.js';
+import { openWindowOnReopen } from '../../src/main/app-reopen.js';
+import { fileUrlPath, isFileUrlInside, isFileUrlOf } from '../../src/main/file-url.js';
+import { LiveNotifications } from '../../src/main/live-notifications.js';
+import { loginItem } from '../../src/main/login-item.js';
+import { x11Relaunch } from '../../src/main/ozone-platform.js';
+import { describeStartupError, startOrFail } from '../../src/main/startup.js';
+import { ConfigError } from '../../src/core/config.js';
+import { ListenError } from '../../src/core/listener.js';
+import { EventEmitter } from 'node:events';
 import { IpcPayloadError } from '../../src/main/ipc-handlers.js';
 import { isTrustedSender, registerIpc } from '../../src/main/ipc-main.js';
 import { cliArgs, isCliInvocation } from '../../src/main/launch-mode.js';
@@ -192,7 +207,8 @@ describe('launch mode', () => {
 describe('IPC in main', () => {
   const policy = {
     isOwnWindow: (id: number) => id === 7,
-    pageUrlPrefix: 'file:///app/dist/renderer/',
+    pagesDir: '/app/dist/renderer',
+    platform: 'linux' as const,
   };
 
   it('accepts only our own windows showing our own pages', () => {
@@ -201,6 +217,79 @@ describe('IPC in main', () => {
     assert.equal(isTrustedSender(ev(8, 'file:///app/dist/renderer/approval.html'), policy), false);
     assert.equal(isTrustedSender(ev(7, 'https://evil.example/'), policy), false);
     assert.equal(isTrustedSender(ev(7, 'file:///app/dist/renderer-evil/x.html'), policy), false);
+    assert.equal(isTrustedSender(ev(7, 'file:///app/dist/renderer/../x.html'), policy), false);
+    assert.equal(isTrustedSender(ev(7, 'file:///app/dist/renderer/%2e%2e/x.html'), policy), false);
+    assert.equal(
+      isTrustedSender(ev(7, 'file://evil.host/app/dist/renderer/a.html'), policy),
+      false,
+    );
+    assert.equal(
+      isTrustedSender(ev(7, 'file:///APP/dist/renderer/a.html'), policy),
+      false,
+      'POSIX paths keep case',
+    );
+  });
+
+  it('Windows: the drive letter and case do not matter, the folder does (Chromium says C:, pathToFileURL c:)', () => {
+    const dir =
+      'c:\\Users\\Ana\\AppData\\Local\\Programs\\ssh-agent-proxy\\resources\\app.asar\\dist\\renderer';
+    const win = {
+      isOwnWindow: (id: number) => id === 7,
+      pagesDir: dir,
+      platform: 'win32' as const,
+    };
+    const ev = (url: string) => ({ sender: { id: 7 }, senderFrame: { url } }) as never;
+    const page =
+      'Users/Ana/AppData/Local/Programs/ssh-agent-proxy/resources/app.asar/dist/renderer/approval.html';
+    assert.equal(isTrustedSender(ev(`file:///C:/${page}`), win), true, 'upper-case drive');
+    assert.equal(isTrustedSender(ev(`file:///c:/${page}`), win), true, 'lower-case drive');
+    assert.equal(
+      isTrustedSender(ev(`file:///C:/${page.toUpperCase()}`), win),
+      true,
+      'case-insensitive',
+    );
+    assert.equal(isTrustedSender(ev(`file:///C:/${page}?tab=settings#x`), win), true);
+    assert.equal(isTrustedSender(ev(`file:///D:/${page}`), win), false, 'another drive');
+    assert.equal(
+      isTrustedSender(ev(`file:///C:/${page.replace('renderer/', 'renderer-evil/')}`), win),
+      false,
+    );
+    assert.equal(
+      isTrustedSender(
+        ev(`file:///C:/${page.replace('approval.html', '..%5C..%5Cevil.html')}`),
+        win,
+      ),
+      false,
+      'an encoded backslash cannot climb out',
+    );
+    assert.equal(
+      isTrustedSender(ev('file://server/share/dist/renderer/approval.html'), win),
+      false,
+      'UNC',
+    );
+    assert.equal(isTrustedSender(ev('https://evil.example/'), win), false);
+    assert.equal(fileUrlPath('file:///C:/a%20b/c.html', 'win32'), 'C:\\a b\\c.html');
+    assert.equal(
+      isFileUrlOf(`file:///C:/${page}?x=1`, `c:\\${page.replaceAll('/', '\\')}`, 'win32'),
+      true,
+    );
+    assert.equal(
+      isFileUrlOf(
+        'file:///app/dist/renderer/approval.html?x',
+        '/app/dist/renderer/approval.html',
+        'linux',
+      ),
+      true,
+    );
+    assert.equal(
+      isFileUrlOf(
+        'file:///app/dist/renderer/activity.html',
+        '/app/dist/renderer/approval.html',
+        'linux',
+      ),
+      false,
+    );
+    assert.equal(isFileUrlInside('not a url', dir, 'win32'), false);
   });
 
   it('registers every channel; refuses foreign senders and bad payloads before the handler', async () => {
@@ -265,5 +354,176 @@ describe('bundles', () => {
       /node_modules[/\\]electron[/\\]/.test(p),
     );
     assert.deepEqual(loaded, []);
+  });
+});
+
+describe('Windows identity and start at login', () => {
+  it("the AppUserModelID is electron-builder.yml's appId (what the MSI shortcut carries), set on Windows only", () => {
+    const builder = yaml.load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as {
+      appId: string;
+      productName: string;
+    };
+    assert.equal(APP_USER_MODEL_ID, builder.appId);
+    assert.equal(LOGIN_ITEM_NAME, builder.productName);
+    for (const platform of ['win32', 'darwin', 'linux'] as const) {
+      const set: string[] = [];
+      applyAppIdentity({ setAppUserModelId: (id: string) => void set.push(id) }, platform);
+      assert.deepEqual(set, platform === 'win32' ? [APP_USER_MODEL_ID] : [], platform);
+    }
+  });
+
+  it('the installed app registers itself under its own name; a dev checkout registers nothing', () => {
+    const calls: unknown[] = [];
+    const warnings: string[] = [];
+    const fakeApp = (isPackaged: boolean) => ({
+      isPackaged,
+      getLoginItemSettings: () => ({ openAtLogin: calls.length > 0 }) as never,
+      setLoginItemSettings: (s: unknown) => void calls.push(s),
+    });
+    const log = { warn: (m: string) => void warnings.push(m) };
+    const installed = loginItem(fakeApp(true), log, 'win32');
+    installed.set(true);
+    assert.deepEqual(calls, [{ openAtLogin: true, args: ['--hidden'], name: 'SSH Agent Proxy' }]);
+    assert.equal(installed.get(), true);
+
+    calls.length = 0;
+    for (const platform of ['win32', 'darwin', 'linux'] as const) {
+      const dev = loginItem(
+        fakeApp(false),
+        log,
+        platform,
+        '/repo/node_modules/electron/dist/electron',
+      );
+      dev.set(true);
+      assert.equal(dev.get(), false, platform);
+    }
+    assert.deepEqual(calls, [], 'never registers the bare Electron binary');
+    assert.equal(warnings.length, 3);
+    assert.match(warnings[0]!, /bare Electron binary/);
+  });
+});
+
+describe('Linux display protocol', () => {
+  it('relaunches as X11 under XWayland (so the prompt can stay on top); never without an X display; an explicit flag wins', () => {
+    const wl = { WAYLAND_DISPLAY: 'wayland-0', DISPLAY: ':0' };
+    const app = ['/opt/SSH Agent Proxy/ssh-agent-proxy', '--hidden'];
+    assert.deepEqual(x11Relaunch(app, wl, 'linux'), { args: ['--hidden', '--ozone-platform=x11'] });
+    assert.deepEqual(
+      x11Relaunch(['electron', '.'], { XDG_SESSION_TYPE: 'wayland', DISPLAY: ':1' }, 'linux'),
+      {
+        args: ['.', '--ozone-platform=x11'],
+      },
+    );
+    assert.deepEqual(
+      x11Relaunch(
+        ['/tmp/.mount_SSHxyz/ssh-agent-proxy'],
+        { ...wl, APPIMAGE: '/home/ana/SSH.AppImage' },
+        'linux',
+      ),
+      { args: ['--ozone-platform=x11'], execPath: '/home/ana/SSH.AppImage' },
+      'an AppImage restarts from the AppImage, not its vanishing mount',
+    );
+    assert.equal(
+      x11Relaunch(app, { WAYLAND_DISPLAY: 'wayland-0' }, 'linux'),
+      null,
+      'no XWayland: stay on Wayland',
+    );
+    assert.equal(
+      x11Relaunch(app, { DISPLAY: ':0' }, 'linux'),
+      null,
+      'X11 session: nothing to change',
+    );
+    // The relaunched process carries the flag, so it never relaunches again.
+    const relaunched = x11Relaunch(app, wl, 'linux')!;
+    assert.equal(x11Relaunch([app[0]!, ...relaunched.args], wl, 'linux'), null);
+    assert.equal(x11Relaunch([...app, '--ozone-platform', 'wayland'], wl, 'linux'), null);
+    assert.deepEqual(
+      x11Relaunch([...app, '--ozone-platform-hint=auto'], wl, 'linux')?.args.at(-1),
+      '--ozone-platform=x11',
+    );
+    assert.equal(x11Relaunch(app, wl, 'darwin'), null);
+  });
+});
+
+describe('app lifecycle', () => {
+  it('reopening opens the window: second-instance everywhere, activate on macOS', () => {
+    for (const platform of ['darwin', 'win32', 'linux'] as const) {
+      const app = new EventEmitter();
+      let opened = 0;
+      openWindowOnReopen(app as never, () => opened++, platform);
+      app.emit('second-instance');
+      app.emit('activate');
+      assert.equal(opened, platform === 'darwin' ? 2 : 1, platform);
+    }
+  });
+
+  it('any start-up error becomes a dialog and an exit code, never an unhandled rejection', async () => {
+    const failures: unknown[] = [];
+    const lines: string[] = [];
+    await startOrFail(
+      async () => {
+        throw new TypeError('tray icon missing');
+      },
+      (f) => failures.push(f),
+      (l) => lines.push(l),
+    );
+    assert.deepEqual(failures, [
+      {
+        title: 'SSH Agent Proxy cannot start',
+        message: 'unexpected error: tray icon missing',
+        code: 1,
+      },
+    ]);
+    assert.match(lines[0]!, /TypeError: tray icon missing/);
+    assert.equal(
+      describeStartupError(new ConfigError('SSH_AGENT_PROXY_ADDR', 'SSH_AGENT_PROXY_ADDR: bad'))
+        .code,
+      2,
+    );
+    assert.equal(describeStartupError(new ListenError('port 7221 is taken')).code, 1);
+    assert.equal(describeStartupError('a string').message, 'unexpected error: a string');
+    await startOrFail(
+      async () => {
+        throw new ListenError('127.0.0.1:7221 is in use');
+      },
+      (f) => failures.push(f),
+      (l) => lines.push(l),
+    );
+    assert.equal(
+      lines[1],
+      'start-up failed: 127.0.0.1:7221 is in use',
+      'no stack for an expected error',
+    );
+    failures.length = 0;
+    await startOrFail(
+      async () => {},
+      (f) => failures.push(f),
+      () => {},
+    );
+    assert.deepEqual(failures, []);
+  });
+});
+
+describe('notifications', () => {
+  it('each is held until click, close or failed; failed is logged', () => {
+    const warnings: string[] = [];
+    const live = new LiveNotifications({ ...silentLogger, warn: (m) => void warnings.push(m) });
+    class FakeNotification extends EventEmitter {
+      shown = false;
+      show() {
+        this.shown = true;
+      }
+    }
+    const [a, b, c] = [new FakeNotification(), new FakeNotification(), new FakeNotification()];
+    let clicks = 0;
+    for (const n of [a, b, c]) live.show(n as never, () => clicks++);
+    assert.ok(a.shown && b.shown && c.shown);
+    assert.equal(live.size, 3, 'referenced while on screen');
+    a.emit('click', {});
+    assert.equal(clicks, 1);
+    b.emit('close', {});
+    c.emit('failed', {}, 'the app is not signed');
+    assert.equal(live.size, 0);
+    assert.deepEqual(warnings, ['notification could not be shown: the app is not signed']);
   });
 });

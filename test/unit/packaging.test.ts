@@ -82,9 +82,12 @@ describe('electron-builder.yml', () => {
     );
   });
 
-  it('targets MSI, DMG + zip, AppImage + deb; per-user MSI with a stable upgrade code; menu-bar-only on macOS', () => {
+  it('targets MSI, DMG + zip for Apple Silicon and Intel, AppImage + deb; per-user MSI with a stable upgrade code; menu-bar-only on macOS', () => {
     assert.deepEqual((config.win as { target: string[] }).target, ['msi']);
-    assert.deepEqual((config.mac as { target: string[] }).target, ['dmg', 'zip']);
+    assert.deepEqual((config.mac as { target: unknown }).target, [
+      { target: 'dmg', arch: ['arm64', 'x64'] },
+      { target: 'zip', arch: ['arm64', 'x64'] },
+    ]);
     assert.deepEqual((config.linux as { target: string[] }).target, ['AppImage', 'deb']);
     const msi = config.msi as {
       perMachine: boolean;
@@ -109,6 +112,9 @@ describe('electron-builder.yml', () => {
       enableNodeCliInspectArguments: false,
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
+      // Unsigned builds: re-sign ad hoc after the fuses change the binary, or Apple Silicon
+      // refuses to run it.
+      resetAdHocDarwinSignature: true,
     });
   });
 
@@ -145,6 +151,7 @@ describe('electron-builder.yml', () => {
     }
     for (const f of files) {
       assert.doesNotMatch(f, /^(src|test|bench|scripts)\//, `${f} must not be packaged`);
+      assert.doesNotMatch(f, /^dist\/cli-package\//, `${f}: the CLI package ships apart`);
       assert.doesNotMatch(f, /\.map$|\.ts$/, `${f} must not be packaged`);
     }
   });
@@ -187,40 +194,48 @@ describe('app icons', () => {
 });
 
 describe('service units for headless hosts', () => {
-  it('the systemd user unit passes systemd-analyze verify, with its hardening', async () => {
-    const unitText = readFileSync(
-      join(ROOT, 'contrib', 'systemd', 'ssh-agent-proxy.service'),
-      'utf8',
-    );
-    for (const line of [
-      'NoNewPrivileges=true',
-      'ProtectSystem=strict',
-      'ProtectHome=read-only',
-      'PrivateTmp=true',
-      'LimitCORE=0',
-      'UMask=0077',
-      'Environment=SSH_AGENT_PROXY_APPROVAL=allow',
-    ]) {
-      assert.ok(unitText.includes(line), line);
-    }
-    const dir = tempDir();
-    // ExecStart must exist for verify: point it at this Node in a temp copy.
-    const verify = async (text: string) => {
-      writeFileSync(
-        join(dir, 'ssh-agent-proxy.service'),
-        text.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`),
+  it(
+    'the systemd user unit passes systemd-analyze verify, with its hardening',
+    {
+      skip: process.platform !== 'linux' && 'systemd-analyze is Linux-only',
+    },
+    async () => {
+      const unitText = readFileSync(
+        join(ROOT, 'contrib', 'systemd', 'ssh-agent-proxy.service'),
+        'utf8',
       );
-      mkdirSync(join(dir, 'run'), { recursive: true });
-      return run('systemd-analyze', ['verify', '--user', join(dir, 'ssh-agent-proxy.service')], {
-        env: { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run') },
-      });
-    };
-    const ok = await verify(unitText);
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.doesNotMatch(ok.stderr, /ssh-agent-proxy\.service:\d+/, `no warnings: ${ok.stderr}`);
-    const broken = await verify(unitText.replace('NoNewPrivileges=true', 'NoNewPrivilege=true'));
-    assert.match(broken.stderr, /Unknown key 'NoNewPrivilege'/, 'verify does catch mistakes');
-  });
+      for (const line of [
+        'NoNewPrivileges=true',
+        'ProtectSystem=strict',
+        'ProtectHome=read-only',
+        'PrivateTmp=true',
+        'LimitCORE=0',
+        'UMask=0077',
+        'Environment=SSH_AGENT_PROXY_APPROVAL=allow',
+        // The CLI package's bin (plain Node), never the Electron app: no display here.
+        'ExecStart=%h/.local/bin/ssh-agent-proxy --console',
+      ]) {
+        assert.ok(unitText.includes(line), line);
+      }
+      const dir = tempDir();
+      // ExecStart must exist for verify: point it at this Node in a temp copy.
+      const verify = async (text: string) => {
+        writeFileSync(
+          join(dir, 'ssh-agent-proxy.service'),
+          text.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`),
+        );
+        mkdirSync(join(dir, 'run'), { recursive: true });
+        return run('systemd-analyze', ['verify', '--user', join(dir, 'ssh-agent-proxy.service')], {
+          env: { ...process.env, XDG_RUNTIME_DIR: join(dir, 'run') },
+        });
+      };
+      const ok = await verify(unitText);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.doesNotMatch(ok.stderr, /ssh-agent-proxy\.service:\d+/, `no warnings: ${ok.stderr}`);
+      const broken = await verify(unitText.replace('NoNewPrivileges=true', 'NoNewPrivilege=true'));
+      assert.match(broken.stderr, /Unknown key 'NoNewPrivilege'/, 'verify does catch mistakes');
+    },
+  );
 
   it('the launchd plist parses and runs --console', () => {
     const p = plist.parse(
@@ -232,6 +247,10 @@ describe('service units for headless hosts', () => {
     };
     assert.equal(p.Label, 'dev.sshagentproxy.console');
     assert.deepEqual(p.ProgramArguments.slice(1), ['--console']);
+    // The CLI package's bin, not the .app: launchd agents have no display session to rely on.
+    assert.match(p.ProgramArguments[0]!, /\/bin\/ssh-agent-proxy$/);
+    assert.doesNotMatch(p.ProgramArguments[0]!, /\.app\//);
+    assert.match(p.EnvironmentVariables.PATH!, /(^|:)\/opt\/homebrew\/bin(:|$)/, 'node is found');
     assert.equal(p.EnvironmentVariables.SSH_AGENT_PROXY_APPROVAL, 'allow');
   });
 });
@@ -267,5 +286,66 @@ describe('workflows', () => {
     ]);
     assert.ok(build.steps.some((s) => s.run?.includes('electron-builder')));
     assert.ok(build.steps.some((s) => s.uses?.startsWith('actions/upload-artifact')));
+  });
+
+  it('CI: Linux, macOS and Windows each run the suite and the e2e suite (Linux under Xvfb)', () => {
+    const ci = yaml.load(readFileSync(join(ROOT, '.github', 'workflows', 'ci.yml'), 'utf8')) as {
+      jobs: Record<string, { 'runs-on': string; steps: { run?: string }[] }>;
+    };
+    const jobs = Object.values(ci.jobs);
+    assert.deepEqual(jobs.map((j) => j['runs-on']).sort(), [
+      'macos-latest',
+      'ubuntu-latest',
+      'windows-latest',
+    ]);
+    for (const j of jobs) {
+      const runs = j.steps.map((s) => s.run ?? '');
+      assert.ok(
+        runs.some((r) => /npm test|\.ci\/run/.test(r)),
+        `${j['runs-on']} runs the suite`,
+      );
+      const e2e = runs.find((r) => r.includes('npm run test:e2e'));
+      assert.ok(e2e, `${j['runs-on']} runs the e2e suite`);
+      if (j['runs-on'] === 'ubuntu-latest') assert.match(e2e, /^xvfb-run /);
+    }
+  });
+
+  it('release: e2e against the packaged app before the upload; each OS its own certificate; the notarization key as a file', () => {
+    const text = readFileSync(join(ROOT, '.github', 'workflows', 'release.yml'), 'utf8');
+    const release = yaml.load(text) as {
+      jobs: Record<
+        string,
+        { steps: { name?: string; run?: string; uses?: string; env?: Record<string, string> }[] }
+      >;
+    };
+    const steps = Object.values(release.jobs)[0]!.steps;
+    const e2e = steps.findIndex((s) => s.env?.E2E_APP !== undefined && /run-e2e/.test(s.run ?? ''));
+    const upload = steps.findIndex((s) => s.uses?.startsWith('actions/upload-artifact'));
+    assert.ok(e2e >= 0 && e2e < upload, 'e2e runs, and before the upload');
+    const build = steps.find((s) => s.name === 'Build installers')!;
+    assert.match(build.env!.WIN_CSC_LINK!, /runner\.os == 'Windows' && secrets\.WIN_CSC_LINK/);
+    assert.match(build.env!.CSC_LINK!, /runner\.os == 'macOS' && secrets\.CSC_LINK/);
+    assert.equal(
+      build.env!.APPLE_API_KEY,
+      undefined,
+      'not the key text: a path, set by the step before',
+    );
+    const p8 = steps.find((s) => s.name === 'Notarization key file')!;
+    assert.match(p8.run!, /AuthKey\.p8/);
+    assert.match(p8.run!, /APPLE_API_KEY=\$key" >> "\$GITHUB_ENV"/);
+  });
+
+  it('package.json: homepage (the deb needs it), and engines per part', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      homepage: string;
+      engines: { node: string };
+    };
+    assert.match(pkg.homepage, /^https:\/\//);
+    assert.equal(pkg.engines.node, '>=20.19');
+    const cli = JSON.parse(
+      readFileSync(join(ROOT, 'dist', 'cli-package', 'package.json'), 'utf8'),
+    ) as { engines: { node: string }; homepage: string };
+    assert.equal(cli.engines.node, '>=20.10');
+    assert.equal(cli.homepage, pkg.homepage);
   });
 });

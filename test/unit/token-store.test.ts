@@ -85,6 +85,8 @@ describe('token store', () => {
     assert.equal(parseDuration('90m'), 90 * 60_000);
     assert.equal(parseDuration('30d'), 30 * 86_400_000);
     assert.throws(() => parseDuration('soon'), /not a duration/);
+    for (const zero of ['0d', '0s', '00m'])
+      assert.throws(() => parseDuration(zero), /no time at all/);
     const store = new TokenStore(tempDir());
     assert.throws(() => store.create('bad name'), /not a valid token name/);
   });

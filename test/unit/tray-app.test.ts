@@ -44,7 +44,9 @@ function fakes() {
     setAlwaysOnTop(on: boolean, level: string) {
       calls.push(`alwaysOnTop ${on} ${level}`);
     }
-    setVisibleOnAllWorkspaces() {}
+    setVisibleOnAllWorkspaces(on: boolean, o: object) {
+      calls.push(`allWorkspaces ${on} ${JSON.stringify(o)}`);
+    }
     setMenuBarVisibility() {}
     loadURL(url: string) {
       this.webContents.url = url;
@@ -106,17 +108,20 @@ function fakes() {
     }
   }
   const notifications: string[] = [];
+  const notificationObjects: EventEmitter[] = [];
   class FakeNotification extends EventEmitter {
     static isSupported() {
       return true;
     }
     constructor(private readonly o: { title: string; body: string }) {
       super();
+      notificationObjects.push(this);
     }
     show() {
       notifications.push(`${this.o.title} | ${this.o.body}`);
     }
   }
+  const idle = { state: 'active' as 'active' | 'idle' | 'locked' | 'unknown' };
   const handlers = new Map<string, Handler>();
   const app = Object.assign(new EventEmitter(), {
     isPackaged: true,
@@ -135,7 +140,9 @@ function fakes() {
     Menu: { buildFromTemplate: (t: unknown) => t },
     nativeImage: { createFromPath: (p: string) => p },
     Notification: FakeNotification,
-    powerMonitor: new EventEmitter(),
+    powerMonitor: Object.assign(new EventEmitter(), {
+      getSystemIdleState: () => idle.state,
+    }),
     screen: {
       getCursorScreenPoint: () => ({ x: 0, y: 0 }),
       getDisplayNearestPoint: () => ({ workArea: { x: 0, y: 25, width: 1440, height: 875 } }),
@@ -148,7 +155,20 @@ function fakes() {
     },
     session,
   };
-  return { electron, calls, windows, tray, notifications, handlers };
+  return { electron, calls, windows, tray, notifications, notificationObjects, idle, handlers };
+}
+
+function logRecorder() {
+  const lines: string[] = [];
+  return {
+    lines,
+    log: {
+      debug() {},
+      info() {},
+      warn: (m: string) => void lines.push(`warn ${m}`),
+      error: (m: string) => void lines.push(`error ${m}`),
+    },
+  };
 }
 
 describe('tray app wiring (Electron faked, core real)', () => {
@@ -158,13 +178,15 @@ describe('tray app wiring (Electron faked, core real)', () => {
       SSH_AGENT_PROXY_APPROVAL: 'prompt',
     });
     const f = fakes();
+    const rec = logRecorder();
     const login = { on: false };
     const distDir = join(ROOT, 'dist');
     const app = startTrayApp({
       electron: f.electron as unknown as TrayAppDeps['electron'],
       proxy: tp.proxy,
       config: tp.proxy.config,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
+      log: rec.log,
+      platform: 'linux',
       loginItem: { get: () => login.on, set: (on) => void (login.on = on) },
       distDir,
       assetsDir: join(ROOT, 'assets'),
@@ -205,6 +227,9 @@ describe('tray app wiring (Electron faked, core real)', () => {
       process.platform === 'linux' ? [490, 193] : [1011 - 230, 33],
     );
     assert.equal(f.notifications.length, 1);
+    // Unsigned macOS builds cannot post notifications: that is logged, not lost.
+    f.notificationObjects[0]!.emit('failed', {}, 'not allowed');
+    assert.ok(rec.lines.includes('warn notification could not be shown: not allowed'));
     assert.match(
       f.notifications[0]!,
       /^Signature requested by local 127\.0\.0\.1 \| Sign git commit "From the tray test"/,
@@ -252,8 +277,14 @@ describe('tray app wiring (Electron faked, core real)', () => {
     f.tray.menu.find((m) => m.label === 'Pause signing')!.click!();
     assert.equal(tp.proxy.broker.paused, true);
     assert.match(f.tray.image, /tray-paused/);
+    assert.equal(f.tray.menu.find((m) => m.label === 'Start at login')!.checked, false);
     f.tray.menu.find((m) => m.label === 'Start at login')!.click!();
     assert.equal(login.on, true);
+    assert.equal(
+      f.tray.menu.find((m) => m.label === 'Start at login')!.checked,
+      true,
+      'the menu is rebuilt with the new state',
+    );
     f.tray.menu.find((m) => m.label === 'Settings…')!.click!();
     const activity = f.windows[1]!;
     assert.match(activity.webContents.url, /activity\.html\?tab=settings$/);
@@ -274,5 +305,76 @@ describe('tray app wiring (Electron faked, core real)', () => {
     await app.quit();
     assert.equal(f.tray.destroyed, true);
     assert.equal(f.handlers.size, 0, 'IPC handlers removed');
+  });
+});
+
+describe('tray app per OS (Electron faked, core real)', () => {
+  async function start(platform: NodeJS.Platform, env: Record<string, string> = {}) {
+    const tp = await startTestProxy({
+      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+      ...env,
+    });
+    const f = fakes();
+    const app = startTrayApp({
+      electron: f.electron as unknown as TrayAppDeps['electron'],
+      proxy: tp.proxy,
+      config: tp.proxy.config,
+      log: logRecorder().log,
+      loginItem: { get: () => false, set() {} },
+      distDir: join(ROOT, 'dist'),
+      assetsDir: join(ROOT, 'assets'),
+      platform,
+    });
+    return { tp, f, app };
+  }
+
+  it('macOS: no click handler on the menu-bar icon (a click opens the menu); elsewhere a click opens a window', async () => {
+    for (const platform of ['darwin', 'win32', 'linux'] as const) {
+      const { f, app } = await start(platform);
+      assert.equal(f.tray.events.listenerCount('click'), platform === 'darwin' ? 0 : 1, platform);
+      if (platform !== 'darwin') {
+        f.tray.events.emit('click');
+        assert.match(f.windows.at(-1)!.webContents.url, /activity\.html\?tab=activity$/);
+      }
+      await app.quit();
+    }
+  });
+
+  it('the approval window: on every workspace without turning the app into a Dock app; first click only activates', async () => {
+    const { f, app } = await start('darwin');
+    const approval = f.windows[0]!;
+    assert.ok(
+      f.calls.includes(
+        'allWorkspaces true {"visibleOnFullScreen":true,"skipTransformProcessType":true}',
+      ),
+      f.calls.join('\n'),
+    );
+    assert.equal(approval.options.acceptFirstMouse, false);
+    assert.equal(approval.options.type, 'panel');
+    await app.quit();
+  });
+
+  it('deny while locked also holds when the lock began before the app (no lock-screen event: the idle state says locked)', async () => {
+    const { tp, f, app } = await start('linux');
+    tp.proxy.applySettings({ denyWhenLocked: true });
+    f.idle.state = 'locked';
+    const locked = await http(`${tp.url}/sign`, { method: 'POST', body: commitObject('Locked') });
+    assert.equal(locked.status, 403);
+    assert.match(locked.text, /^denied-screen-locked: /);
+    assert.equal(f.windows[0]!.isVisible(), false, 'no window while locked');
+    // Unlocked again: the request is asked about, not denied.
+    f.idle.state = 'active';
+    const res = http(`${tp.url}/sign`, { method: 'POST', body: commitObject('Unlocked') });
+    await waitFor(() => tp.proxy.broker.queue().length === 1, 5_000, 'a pending request');
+    assert.equal(f.windows[0]!.isVisible(), true);
+    tp.proxy.broker.autoDeny(
+      tp.proxy.broker.queue()[0]!.id,
+      'person',
+      'denied-by-user',
+      'test over',
+    );
+    assert.equal((await res).status, 403);
+    await app.quit();
   });
 });
