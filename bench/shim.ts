@@ -83,7 +83,7 @@ export function benchShim(i: ShimBenchInput): { lines: string[]; targets: string
   const file = join(i.dir, 'buffer');
   writeFileSync(
     file,
-    'tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nauthor A <a@x> 1700000000 +0000\n\nbench\n',
+    'tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nauthor A <a@x> 1700000000 +0000\ncommitter A <a@x> 1700000000 +0000\n\nbench\n',
   );
   const base = { PATH: process.env.PATH, HOME: i.dir };
   const native = { ...base, SSH_AUTH_SOCK: i.agentSock };

@@ -2,10 +2,10 @@
 // of its transports, against a real proxy whose rate limit is tiny enough that real 429s
 // happen; every signature it returns still verifies.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { agentWithKey, type AgentWithKey } from '../helpers/fixtures.js';
+import { agentWithKey, commitObject, type AgentWithKey } from '../helpers/fixtures.js';
 import { run, tempDir } from '../helpers/openssh.js';
 import { SHIM, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 import { shimForms, type ShimForm } from '../helpers/shim-forms.js';
@@ -38,7 +38,7 @@ describe('the shim and 429 Retry-After', () => {
       const dir = tempDir();
       const files = Array.from({ length: 30 }, (_, i) => {
         const p = join(dir, `commit-${i}`);
-        writeFileSync(p, `tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\n\ncommit ${i}\n`);
+        writeFileSync(p, commitObject(`commit ${i}`));
         return p;
       });
       const results = await Promise.all(
@@ -62,11 +62,7 @@ describe('the shim and 429 Retry-After', () => {
         const v = await run(
           'ssh-keygen',
           ['-Y', 'verify', '-f', join(dir, 'allowed'), '-I', 'me', '-n', 'git', '-s', `${p}.sig`],
-          {
-            input: Buffer.from(
-              `tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\n\ncommit ${p.split('-').at(-1)}\n`,
-            ),
-          },
+          { input: readFileSync(p) },
         );
         assert.equal(v.code, 0, v.stderr);
       }
