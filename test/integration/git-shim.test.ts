@@ -496,6 +496,23 @@ describe('both transports answer alike', () => {
     assert.match(ref![10]!.stdout, /^-----BEGIN SSH SIGNATURE-----\n/);
   });
 
+  it('https goes to curl in every form; without curl the shim says it needs curl', async () => {
+    for (const f of forms) {
+      const s = sandbox('https', f);
+      writeFileSync(join(s.home, 'data'), 'x');
+      const r = await s.shim(['-Y', 'sign', '-n', 'git', '-f', first.pub, join(s.home, 'data')], {
+        env: { SSH_AGENT_PROXY_URL: 'https://127.0.0.1:9/sign' },
+      });
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        f.name === 'bash, no curl'
+          ? 'ssh-agent-proxy-sign: needs curl to reach https://127.0.0.1:9/sign?namespace=git (or bash, for plain http): install one, or set SSH_AGENT_PROXY_CURL\n'
+          : 'ssh-agent-proxy-sign: cannot reach ssh-agent-proxy at https://127.0.0.1:9/sign?namespace=git; is it running on the host?\n',
+      );
+    }
+  });
+
   it('the console proxy logged one line per request, with no signed bytes and no token', () => {
     const log = proxy.stderr();
     assert.match(
