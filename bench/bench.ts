@@ -152,7 +152,7 @@ async function main() {
       SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg'),
     };
     const msg = Buffer.from(
-      'tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nauthor A <a@x> 1700000000 +0000\n\nbench\n',
+      'tree 4b825dc642cb6eb9a060e54bf8d69288fbe4904b\nauthor A <a@x> 1700000000 +0000\ncommitter A <a@x> 1700000000 +0000\n\nbench\n',
     );
 
     // (a) baseline and the agent's own ceiling at 8 direct clients — the same work the proxy does per request.

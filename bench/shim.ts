@@ -92,14 +92,22 @@ export function benchShim(i: ShimBenchInput): { lines: string[]; targets: string
   const args = ['-Y', 'sign', '-n', 'git', '-f', pub, file];
   const clean = () => rmSync(`${file}.sig`, { force: true });
 
+  // As the setup lines install it where the image has bash: `#!/bin/bash`, no sh start.
+  const installed = join(i.dir, 'ssh-agent-proxy-sign');
+  writeFileSync(installed, readFileSync(i.shim, 'utf8').replace(/^#!.*\n/, '#!/bin/bash\n'), {
+    mode: 0o755,
+  });
+
   const keygen: number[] = [];
   const shim: number[] = [];
+  const viaSh: number[] = [];
   const curl: number[] = [];
   timeRuns(5, 'ssh-keygen', args, native, clean); // warm-up
-  timeRuns(5, i.shim, args, viaShim, clean);
+  timeRuns(5, installed, args, viaShim, clean);
   for (let r = 0; r < ROUNDS; r++) {
     keygen.push(...timeRuns(i.signs, 'ssh-keygen', args, native, clean));
-    shim.push(...timeRuns(i.signs, i.shim, args, viaShim, clean));
+    shim.push(...timeRuns(i.signs, installed, args, viaShim, clean));
+    viaSh.push(...timeRuns(i.signs, i.shim, args, viaShim, clean));
     curl.push(...timeRuns(i.signs, i.shim, args, viaCurl, clean));
   }
 
@@ -134,16 +142,17 @@ export function benchShim(i: ShimBenchInput): { lines: string[]; targets: string
     }
   }
 
-  const [k, s, c] = [median(keygen), median(shim), median(curl)];
+  const [k, s, sh, c] = [median(keygen), median(shim), median(viaSh), median(curl)];
   const [rn, rs] = [median(times.native), median(times.shim)];
   const pass = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
   const ms = (x: number) => `${x.toFixed(2).padStart(7)} ms`;
   return {
     lines: [
       `(d)  ssh-keygen -Y sign (agent)  p50 ${ms(k)}`,
-      `     shim -Y sign (bash, proxy)  p50 ${ms(s)}   ${(s / k).toFixed(2)}× ssh-keygen`,
-      `     shim -Y sign (curl, proxy)  p50 ${ms(c)}   ${(c / k).toFixed(2)}× ssh-keygen (SSH_AGENT_PROXY_FAST=0, for reference)`,
-      `     ${i.rebaseCommits}-commit signed rebase -f --root: native ${rn.toFixed(0)} ms, through the shim ${rs.toFixed(0)} ms (median of 2)`,
+      `     shim -Y sign (bash #!)      p50 ${ms(s)}   ${(s / k).toFixed(2)}× ssh-keygen (installed as the setup lines do)`,
+      `     shim -Y sign (sh → bash)    p50 ${ms(sh)}   ${(sh / k).toFixed(2)}× ssh-keygen (#!/bin/sh handing over to bash)`,
+      `     shim -Y sign (curl)         p50 ${ms(c)}   ${(c / k).toFixed(2)}× ssh-keygen (SSH_AGENT_PROXY_FAST=0, for reference)`,
+      `     ${i.rebaseCommits}-commit signed rebase -f --root: native ${rn.toFixed(0)} ms, through the shim (#!/bin/sh) ${rs.toFixed(0)} ms (median of 2)`,
     ],
     targets: [
       `  ${pass(s <= k)} (d) shim -Y sign ≤ 1.0× ssh-keygen ${(s / k).toFixed(2)}×`,
