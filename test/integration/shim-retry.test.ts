@@ -36,7 +36,7 @@ describe('the shim and 429 Retry-After', () => {
         SSH_AGENT_PROXY_RATE_BURST: '1',
       });
       const dir = tempDir();
-      const files = Array.from({ length: 30 }, (_, i) => {
+      const files = Array.from({ length: 40 }, (_, i) => {
         const p = join(dir, `commit-${i}`);
         writeFileSync(p, commitObject(`commit ${i}`));
         return p;
