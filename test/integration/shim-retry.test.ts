@@ -27,8 +27,9 @@ describe('the shim and 429 Retry-After', () => {
   for (const formName of ['bash and curl', 'sh and curl, no bash']) {
     it(`waits as the proxy asks, says so once, and every signature verifies (${formName})`, async () => {
       const f = forms.find((x) => x.name === formName)!;
-      // One client may sign 600 a minute after a burst of 1, with 8 waiting their turn: 30
-      // signers at once overflow that queue, so some get 429 rate-limited with Retry-After.
+      // One client may sign 600 a minute after a burst of 1, with 8 waiting their turn: 40
+      // signers at once overflow that queue (unless they arrive over more than 3 s), so some
+      // get 429 rate-limited with Retry-After.
       const proxy = await spawnConsole({
         SSH_AUTH_SOCK: a.agent.sock,
         SSH_AGENT_PROXY_CONFIG_DIR: join(a.dir, 'cfg-' + formName.replace(/\W+/g, '-')),
