@@ -3,8 +3,8 @@
 // and `--config-dir`, before or after its name (`--config-dir X token list`); `--help`
 // after a command prints that command's usage. Our own parser, not node:util's, so a
 // mistake is answered with one line that names the nearest valid flag.
-import { SETTINGS } from '../core/config.js';
-import { RUNTIMES, type Runtime } from '../core/container-setup.js';
+import { SETTINGS } from '../core/config/config.js';
+import { RUNTIMES, type Runtime } from '../core/config/container-setup.js';
 
 export type CommandName =
   'console' | 'token-create' | 'token-list' | 'token-revoke' | 'audit' | 'setup';

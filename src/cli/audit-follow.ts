@@ -3,7 +3,7 @@
 // was appended to the old file before the rotation is still read.
 import { closeSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseAuditLines, type AuditRecord } from '../core/audit.js';
+import { parseAuditLines, type AuditRecord } from '../core/approval/audit.js';
 
 export interface Follower {
   stop(): void;

@@ -2,13 +2,19 @@
 // and the `token` and `audit` subcommands.
 import { Writable } from 'node:stream';
 import { ReadStream } from 'node:tty';
-import { formatAudit, readAudit } from '../core/audit.js';
-import { ConfigError, loadConfig, type Config } from '../core/config.js';
-import { containerSetup } from '../core/container-setup.js';
-import { ed25519Impl } from '../core/ed25519.js';
-import { ListenError } from '../core/listener.js';
-import { parseDuration, TokenError, tokenId, tokenState, TokenStore } from '../core/token-store.js';
-import type { PendingRequest } from '../core/approval-broker.js';
+import { formatAudit, readAudit } from '../core/approval/audit.js';
+import { ConfigError, loadConfig, type Config } from '../core/config/config.js';
+import { containerSetup } from '../core/config/container-setup.js';
+import { ed25519Impl } from '../core/ssh/ed25519.js';
+import { ListenError } from '../core/http/listener.js';
+import {
+  parseDuration,
+  TokenError,
+  tokenId,
+  tokenState,
+  TokenStore,
+} from '../core/approval/token-store.js';
+import type { PendingRequest } from '../core/approval/approval-broker.js';
 import { auditFiles, auditPath } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';

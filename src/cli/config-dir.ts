@@ -4,7 +4,7 @@
 // the setting, instead of a stack trace, a spin, or a proxy running without its audit log.
 import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError } from '../core/config.js';
+import { ConfigError } from '../core/config/config.js';
 
 const reason = (err: unknown) => {
   const e = err as NodeJS.ErrnoException;

@@ -3,10 +3,10 @@
 // A config dir that cannot be written stops start-up (ConfigError): no proxy runs without
 // its audit log.
 import { readFileSync } from 'node:fs';
-import type { Config } from '../core/config.js';
+import type { Config } from '../core/config/config.js';
 import type { Logger } from '../core/logger.js';
 import { startProxy, type RunningProxy } from '../core/proxy.js';
-import { readAudit } from '../core/audit.js';
+import { readAudit } from '../core/approval/audit.js';
 import { auditFiles, auditFileSink } from '../log/audit-file.js';
 import { ensureWritableConfigDir } from './config-dir.js';
 import { findShim } from './find-shim.js';

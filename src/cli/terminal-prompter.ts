@@ -19,8 +19,8 @@ import {
   type Clock,
   type PendingRequest,
   type Prompter,
-} from '../core/approval-broker.js';
-import { headline, requestLines } from '../core/request-view.js';
+} from '../core/approval/approval-broker.js';
+import { headline, requestLines } from '../core/approval/request-view.js';
 import { LiveRegion, type ScreenStream } from './live-region.js';
 
 export const ARM_DELAY_MS = 500;

@@ -6,8 +6,13 @@ import {
   defaultAgent,
   wellKnownAgents,
   WINDOWS_OPENSSH_PIPE,
-} from '../../src/core/agent-dialer.js';
-import { ConfigError, defaultConfigDir, loadConfig, SETTINGS } from '../../src/core/config.js';
+} from '../../src/core/agent/agent-dialer.js';
+import {
+  ConfigError,
+  defaultConfigDir,
+  loadConfig,
+  SETTINGS,
+} from '../../src/core/config/config.js';
 import { parseAddress } from '../../src/core/host-port.js';
 import { tempDir } from '../helpers/openssh.js';
 import { readFileSync } from 'node:fs';

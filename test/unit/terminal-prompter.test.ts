@@ -5,8 +5,12 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { ReadStream } from 'node:tty';
 import { describe, it } from 'node:test';
-import { ApprovalBroker, type Clock, type Decision } from '../../src/core/approval-broker.js';
-import { describe as describeBytes } from '../../src/core/describe.js';
+import {
+  ApprovalBroker,
+  type Clock,
+  type Decision,
+} from '../../src/core/approval/approval-broker.js';
+import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import { LiveRegion, wrapLine, widthOf } from '../../src/cli/live-region.js';
 import { ARM_DELAY_MS, MAX_LISTED, TerminalPrompter } from '../../src/cli/terminal-prompter.js';
 

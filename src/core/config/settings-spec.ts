@@ -1,9 +1,9 @@
 // Every setting, as one row: its environment variable, flag, settings.json key, default,
 // description and parser. The README's table and the CLI's --help come from these rows,
 // so a setting cannot exist without its documentation.
-import { parseAddress, type ListenAddress } from './host-port.js';
-import { parseAuthorizedKey } from './keys.js';
-import { isValidNamespace } from './sshsig.js';
+import { parseAddress, type ListenAddress } from '../host-port.js';
+import { parseAuthorizedKey } from '../ssh/keys.js';
+import { isValidNamespace } from '../ssh/sshsig.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

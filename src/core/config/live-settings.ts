@@ -1,9 +1,9 @@
 // Settings changed at run time (the tray's settings view): persisted to settings.json and
 // applied to the running proxy where that is safe; the rest waits for a restart.
 import { homedir } from 'node:os';
-import { defaultAgent } from './agent-dialer.js';
+import { defaultAgent } from '../agent/agent-dialer.js';
 import type { Config, Settings } from './config.js';
-import { fingerprint, parseAuthorizedKey } from './keys.js';
+import { fingerprint, parseAuthorizedKey } from '../ssh/keys.js';
 import { parseSettingsPatch, writeSettings, type SettingsValues } from './settings-file.js';
 
 export interface ApplyResult {

@@ -4,10 +4,10 @@
 // client sends gets a one-line answer (or its connection closed), never a crash.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { anonymousClient, type ClientInfo } from './client.js';
-import { oneLine, ProxyError, TokenRefused } from './errors.js';
+import { anonymousClient, type ClientInfo } from '../approval/client.js';
+import { oneLine, ProxyError, TokenRefused } from '../errors.js';
 import { busy, type ByteBudget } from './limits.js';
-import { logs, type Logger } from './logger.js';
+import { logs, type Logger } from '../logger.js';
 
 export interface RequestContext {
   id: string;

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { defaultAgent, type PlatformInfo } from './agent-dialer.js';
-import { fingerprint, parseAuthorizedKey } from './keys.js';
+import { defaultAgent, type PlatformInfo } from '../agent/agent-dialer.js';
+import { fingerprint, parseAuthorizedKey } from '../ssh/keys.js';
 import { ConfigError, SETTINGS, type Settings } from './settings-spec.js';
 
 export { ConfigError, SETTINGS, type Settings } from './settings-spec.js';

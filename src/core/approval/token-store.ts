@@ -19,9 +19,9 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TokenLimits } from './client.js';
-import { TokenRefused } from './errors.js';
+import { TokenRefused } from '../errors.js';
 
-export { TokenRefused } from './errors.js';
+export { TokenRefused } from '../errors.js';
 
 export const TOKEN_FILE = 'tokens.json';
 const PREFIX = 'sap_';

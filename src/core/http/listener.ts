@@ -3,8 +3,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatHostPort, type ListenAddress } from './host-port.js';
-import type { Logger } from './logger.js';
+import { formatHostPort, type ListenAddress } from '../host-port.js';
+import type { Logger } from '../logger.js';
 
 export class ListenError extends Error {
   override name = 'ListenError';
