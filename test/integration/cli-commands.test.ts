@@ -155,6 +155,9 @@ describe('setup', () => {
     const ok = await cli(['setup', '--token', 'box2', '--runtime', 'podman', '--config-dir', cfg]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /http:\/\/host\.containers\.internal:7221\/shim/);
+    // Every line that runs when pasted is real: placeholders only ever sit in comments.
+    for (const line of ok.stdout.split('\n').filter((l) => l && !l.trimStart().startsWith('#')))
+      assert.doesNotMatch(line, /…|<[^>]*>/, line);
   });
 });
 
