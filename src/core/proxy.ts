@@ -112,8 +112,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     clock: opts.clock,
   });
 
-  // Revocations and expiries apply at once: checked on every request that presents a
-  // token, before each later step of it, and by a short poll of the file.
+  // Revocations and expiries apply at once: checked on every request, before each later
+  // step of a request with a token, and by a short poll of the file (for pending prompts).
   let tokenProblem: string | null = null;
   const refreshTokens = () => {
     for (const t of tokens.refresh()) {
