@@ -1,6 +1,7 @@
 // Binding the HTTP server. If the configured address is not available yet (an interface
 // that comes up after login), serve on 127.0.0.1 meanwhile and retry every 10 s.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { formatHostPort, type ListenAddress } from './settings-spec.js';
 import type { Logger } from './logger.js';
 
@@ -17,6 +18,8 @@ export interface ServerLimits {
   idleTimeoutMs: number;
   /** How often to retry the configured address while serving on the fallback. */
   retryMs?: number;
+  /** Requests asking to switch protocols (the agent endpoint's `GET /agent`). */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 const DEFAULT_LIMITS: ServerLimits = {
@@ -45,6 +48,7 @@ function listenOnce(
     // `Expect: 100-continue` reaches the handler too, which sends the 100 only once the
     // guards passed and the body is welcome (Node would otherwise send it at once).
     server.on('checkContinue', handler);
+    if (limits.upgrade) server.on('upgrade', limits.upgrade);
     server.maxConnections = limits.maxConnections;
     server.setTimeout(limits.idleTimeoutMs, (sock) => sock.destroy());
     server.once('error', reject);

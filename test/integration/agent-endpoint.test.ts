@@ -1,0 +1,378 @@
+// The agent endpoint end to end with real OpenSSH: sshd on a loopback port, ssh, ssh-add
+// and ssh-agent, through the proxy's GET /agent (Upgrade: ssh-agent) from a "sandbox" that
+// has no access to the host agent — only the bridge's socket.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { AuditRecord } from '../../src/core/audit.js';
+import { parseAuthorizedKey } from '../../src/core/keys.js';
+import { byte, string, uint32 } from '../../src/core/wire.js';
+import type { PendingRequest } from '../../src/core/approval-broker.js';
+import { headline } from '../../src/core/request-view.js';
+import { startBridge, upgradeAgent } from '../helpers/agent-bridge.js';
+import {
+  makeKey,
+  mustRun,
+  run,
+  startAgent,
+  tempDir,
+  type Agent,
+  type TestKey,
+} from '../helpers/openssh.js';
+import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
+import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
+
+let dir: string;
+let agent: Agent;
+let keyA: TestKey;
+let keyB: TestKey;
+let sshd: Sshd;
+let knownHosts: string;
+let relay: RecordingRelay;
+
+/** Agent messages that change the agent: add, remove, remove-all, smartcard, lock, unlock, constrained adds. */
+const MUTATING = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
+
+before(async () => {
+  dir = tempDir();
+  agent = await startAgent(dir);
+  keyA = await makeKey(dir, 'ed25519', 'sandbox-key');
+  keyB = await makeKey(dir, 'ecdsa256', 'other-key');
+  await agent.add(keyA);
+  await agent.add(keyB);
+  relay = await startRecordingRelay(dir, agent.sock);
+  sshd = await startSshd(dir, [keyA.line, keyB.line]);
+  knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
+});
+
+async function proxyWith(
+  env: Record<string, string> = {},
+): Promise<TestProxy & { audit: AuditRecord[] }> {
+  const audit: AuditRecord[] = [];
+  const p = await startTestProxy(
+    {
+      SSH_AGENT_PROXY_UPSTREAM: relay.sock,
+      SSH_AGENT_PROXY_KNOWN_HOSTS: knownHosts,
+      ...env,
+    },
+    undefined,
+    { audit: { write: (r) => audit.push(r) } },
+  );
+  return { ...p, audit };
+}
+
+function ssh(sock: string, ...command: string[]) {
+  return run(
+    'ssh',
+    [...sshArgs(sshd, knownHosts, sock), ...(command.length ? command : ['true'])],
+    {
+      env: { PATH: process.env.PATH, HOME: join(dir, 'sandbox-home') },
+      timeoutMs: 30_000,
+    },
+  );
+}
+
+function sshAdd(sock: string, ...args: string[]) {
+  return run('ssh-add', args, {
+    env: {
+      PATH: process.env.PATH,
+      HOME: join(dir, 'sandbox-home'),
+      SSH_AUTH_SOCK: sock,
+      SSH_ASKPASS: join(dir, 'askpass.sh'),
+      SSH_ASKPASS_REQUIRE: 'force',
+      DISPLAY: ':0',
+    },
+    timeoutMs: 30_000,
+  });
+}
+
+describe('agent endpoint: SSH login through the proxy', () => {
+  it('policy allow + token: ssh logs in; the audit names the destination from known_hosts', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('box1', { keys: [keyA.fingerprint] });
+    const bridge = await startBridge(dir, p.url, token);
+    const r = await ssh(bridge.sock, 'echo', 'logged-in');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'logged-in');
+    const signed = p.audit.filter((a) => a.outcome === 'ok');
+    assert.equal(signed.length, 1, JSON.stringify(p.audit));
+    const rec = signed[0]!;
+    assert.equal(rec.client, 'box1');
+    assert.equal(rec.key, keyA.fingerprint);
+    assert.equal(rec.namespace, `ssh:[127.0.0.1]:${sshd.port}`);
+    assert.equal(
+      rec.what,
+      `SSH login as ${sshd.user} to [127.0.0.1]:${sshd.port} (host key ${sshd.hostKey.fingerprint})`,
+    );
+  });
+
+  it('a person is asked: the prompt names user, host and host key; denial → Permission denied (publickey)', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
+    const seen: PendingRequest[] = [];
+    p.proxy.broker.attach({
+      update(queue) {
+        for (const q of queue) {
+          if (seen.some((s) => s.id === q.id)) continue;
+          seen.push(q);
+          p.proxy.broker.answer({ id: q.id }, 'deny');
+        }
+      },
+    });
+    const bridge = await startBridge(dir, p.url);
+    const before = relay.count(13);
+    const r = await ssh(bridge.sock);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+    assert.ok(seen.length >= 1);
+    assert.equal(
+      headline(seen[0]!.description),
+      `SSH login as ${sshd.user} to [127.0.0.1]:${sshd.port} (host key ${sshd.hostKey.fingerprint})`,
+    );
+    assert.equal(relay.count(13), before, 'no SIGN_REQUEST reached the agent');
+    assert.ok(p.audit.every((a) => a.outcome === 'denied-by-user'));
+  });
+
+  it('allow once, then a grant covers this client + key + destination only', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
+    let prompts = 0;
+    p.proxy.broker.attach({
+      update(queue) {
+        for (const q of queue) {
+          prompts++;
+          p.proxy.broker.answer({ id: q.id }, 'allow-for-grant');
+        }
+      },
+    });
+    const bridge = await startBridge(dir, p.url);
+    assert.equal((await ssh(bridge.sock)).code, 0);
+    assert.equal((await ssh(bridge.sock)).code, 0);
+    assert.equal(prompts, 1, 'the second login was covered by the grant');
+    const grants = p.proxy.broker.grants();
+    assert.equal(grants.length, 1);
+    assert.equal(grants[0]!.namespace, `ssh:[127.0.0.1]:${sshd.port}`);
+    assert.ok(p.audit.some((a) => a.decidedBy === 'grant' && a.outcome === 'ok'));
+  });
+
+  it('a revoked token: the bridge is refused and ssh fails', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('box2');
+    const bridge = await startBridge(dir, p.url, token);
+    assert.equal((await ssh(bridge.sock)).code, 0);
+    p.proxy.revokeToken('box2');
+    const r = await ssh(bridge.sock);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+    assert.match(bridge.refusals.join('\n'), /^token-revoked: /m);
+  });
+
+  it("ssh-add -l lists only the token's keys; -D, -d, -x, -X and adding a key fail; the agent is unchanged", async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('box3', { keys: [keyA.fingerprint] });
+    const bridge = await startBridge(dir, p.url, token);
+    writeFileSync(join(dir, 'askpass.sh'), '#!/bin/sh\necho pass\n', { mode: 0o755 });
+    const hostBefore = await mustRun('ssh-add', ['-l'], { env: agent.env });
+    const listed = await sshAdd(bridge.sock, '-l');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(listed.stdout.includes(keyA.fingerprint));
+    assert.ok(!listed.stdout.includes(keyB.fingerprint));
+    const before = MUTATING.map((t) => relay.count(t));
+    for (const args of [['-D'], ['-d', keyA.pub], ['-x'], ['-X'], [keyB.priv]]) {
+      const r = await sshAdd(bridge.sock, ...args);
+      assert.notEqual(r.code, 0, `ssh-add ${args.join(' ')} succeeded: ${r.stdout}${r.stderr}`);
+    }
+    assert.deepEqual(
+      MUTATING.map((t) => relay.count(t)),
+      before,
+      'nothing mutating reached the agent',
+    );
+    assert.equal(await mustRun('ssh-add', ['-l'], { env: agent.env }), hostBefore);
+  });
+});
+
+/** Resolves when the socket is closed by the other side (or errors). */
+function closed(sock: import('node:net').Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (sock.destroyed) return resolve();
+    sock.resume();
+    sock.on('data', () => {});
+    sock.once('close', () => resolve());
+  });
+}
+
+async function stillServing(url: string): Promise<void> {
+  const h = await http(`${url}/healthz`);
+  assert.equal(h.status, 200);
+  const s = await http(`${url}/sign`, { method: 'POST', body: 'still signing\n' });
+  assert.equal(s.status, 200, s.text);
+}
+
+describe('agent endpoint: the gate before the agent', () => {
+  it('browser, Host, path, method, query, protocol and token guards refuse before anything reaches the agent', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('gate');
+    const before = relay.received.length;
+    const auth = { Authorization: `Bearer ${token}` };
+    const cases: [string, Record<string, string>, number, RegExp][] = [
+      ['/agent', { ...auth, Origin: 'https://evil.example' }, 403, /^browser-refused: /],
+      ['/agent', { ...auth, 'Sec-Fetch-Site': 'cross-site' }, 403, /^browser-refused: /],
+      ['/agent', { ...auth, Host: 'evil.example:7221' }, 421, /^bad-host: /],
+      ['/agent', {}, 401, /^token-required: /],
+      ['/agent', { Authorization: 'Bearer nope' }, 401, /^(unknown-token|bad-token): /],
+      ['/sign', auth, 400, /^bad-upgrade: /],
+      ['/agent?x=1', auth, 400, /^bad-query: /],
+      ['/agent', { ...auth, Upgrade: 'websocket' }, 426, /^bad-upgrade: /],
+    ];
+    for (const [path, headers, status, line] of cases) {
+      const r = await upgradeAgent(`${p.url}${path}`, headers);
+      assert.equal(r.status, status, `${path} ${JSON.stringify(headers)}: ${r.head}`);
+      const body = await new Promise<string>((resolve) => {
+        let text = r.rest.toString();
+        r.socket.on('data', (c: Buffer) => (text += c.toString()));
+        r.socket.once('close', () => resolve(text));
+        r.socket.resume();
+      });
+      assert.match(body, line);
+    }
+    // Basic with the token as password is accepted like Bearer.
+    const basic = Buffer.from(`box:${token}`).toString('base64');
+    const ok = await upgradeAgent(`${p.url}/agent`, { Authorization: `Basic ${basic}` });
+    assert.equal(ok.status, 101);
+    ok.socket.destroy();
+    // Without Upgrade, /agent is no route of the HTTP API.
+    assert.equal((await http(`${p.url}/agent`, { headers: auth })).status, 404);
+    assert.equal(relay.received.length, before, 'the agent heard nothing');
+  });
+
+  it('garbage, huge and half-sent frames, a flood and a hung agent close that connection; the proxy keeps serving', async () => {
+    const lying = await (await import('../helpers/lying-agent.js')).startLyingAgent(dir);
+    const p = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_BODY_TIMEOUT: '1',
+      SSH_AGENT_PROXY_LIST_TIMEOUT: '1',
+    });
+    const open = async () => {
+      const r = await upgradeAgent(`${p.url}/agent`);
+      assert.equal(r.status, 101);
+      return r.socket;
+    };
+    const before = relay.received.length;
+    // Garbage after the handshake: read as a length far past the limit.
+    let s = await open();
+    s.write('hello, this is not the agent protocol\r\n');
+    await closed(s);
+    // A huge frame is refused from its header alone.
+    s = await open();
+    s.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 11]));
+    await closed(s);
+    // Half a frame, then silence: closed when the frame deadline passes.
+    s = await open();
+    s.write(Buffer.from([0, 0, 0, 10, 11]));
+    await closed(s);
+    // Half a frame, then the client half-closes: nothing can complete it.
+    s = await open();
+    s.end(Buffer.from([0, 0, 0, 10, 11]));
+    await closed(s);
+    // A client that floods requests and never reads.
+    s = await open();
+    const one = Buffer.from([0, 0, 0, 1, 11]);
+    s.pause();
+    s.write(Buffer.concat(Array.from({ length: 2000 }, () => one)));
+    await closed(s);
+    assert.equal(relay.received.length, before, 'nothing of it reached the agent');
+    await stillServing(p.url);
+    // Unknown and mutating messages: SSH_AGENT_FAILURE, the agent never hears them.
+    const beforeMutating = relay.received.length;
+    s = await open();
+    const answers: Buffer[] = [];
+    s.on('data', (c: Buffer) => answers.push(c));
+    const mutating = Buffer.concat([19, 22, 17, 200].map((t) => Buffer.from([0, 0, 0, 1, t])));
+    s.end(mutating);
+    await closed(s);
+    assert.equal(Buffer.concat(answers).toString('hex'), '0000000105'.repeat(4));
+    assert.equal(
+      relay.received.slice(beforeMutating).length,
+      0,
+      `reached the agent: ${relay.received.slice(beforeMutating).join(',')}`,
+    );
+    // A hung agent: the sign request times out, that connection closes, the proxy goes on.
+    lying.lie = 'hang';
+    const hung = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_UPSTREAM: lying.sock,
+      SSH_AGENT_PROXY_SIGN_TIMEOUT: '1',
+    });
+    const h = await upgradeAgent(`${hung.url}/agent`);
+    const got: Buffer[] = [];
+    h.socket.on('data', (c: Buffer) => got.push(c));
+    const blob = parseAuthorizedKey(lying.ed25519Line).key.blob;
+    const sign = Buffer.concat([byte(13), string(blob), string('data'), uint32(0)]);
+    h.socket.write(Buffer.concat([uint32(sign.length), sign]));
+    await closed(h.socket);
+    assert.deepEqual(lying.received, [13]);
+    assert.equal(Buffer.concat(got).toString('hex'), '0000000105');
+    assert.equal((await http(`${hung.url}/healthz`)).status, 200);
+    await stillServing(p.url);
+  });
+});
+
+describe('agent endpoint: forwarding', () => {
+  let second: Sshd;
+  before(async () => {
+    second = await startSshd(dir, [keyA.line], 'sshd2');
+    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n${second.knownHostsLine}\n`);
+  });
+
+  const hop = (sock: string) =>
+    run(
+      'ssh',
+      [
+        '-A',
+        ...sshArgs(sshd, knownHosts, sock),
+        // On the first host: ssh onward with the forwarded agent ($SSH_AUTH_SOCK there).
+        ['ssh', ...sshArgs(second, knownHosts, null), 'echo', 'second-hop'].join(' '),
+      ],
+      { env: { PATH: process.env.PATH, HOME: join(dir, 'sandbox-home') }, timeoutMs: 30_000 },
+    );
+
+  it('an ssh -A hop onward is refused by default, without a prompt', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const bridge = await startBridge(dir, p.url);
+    const r = await hop(bridge.sock);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+    assert.ok(!r.stdout.includes('second-hop'));
+    assert.ok(
+      p.audit.some((a) => a.outcome === 'ok'),
+      'the first login went through',
+    );
+    const refused = p.audit.filter((a) => a.outcome === 'forwarding-refused');
+    assert.ok(refused.length >= 1, JSON.stringify(p.audit));
+    assert.match(
+      refused[0]!.what ?? '',
+      new RegExp(`to \\[127\\.0\\.0\\.1\\]:${second.port} .*, forwarded$`),
+    );
+  });
+
+  it('allowed by SSH_AGENT_PROXY_AGENT_ALLOW_FORWARDED, and named as the second host', async () => {
+    const p = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_AGENT_ALLOW_FORWARDED: 'true',
+    });
+    const bridge = await startBridge(dir, p.url);
+    const r = await hop(bridge.sock);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'second-hop');
+    assert.ok(
+      p.audit.some(
+        (a) =>
+          a.outcome === 'ok' &&
+          a.what ===
+            `SSH login as ${second.user} to [127.0.0.1]:${second.port} (host key ${second.hostKey.fingerprint}), forwarded`,
+      ),
+      JSON.stringify(p.audit),
+    );
+  });
+});
