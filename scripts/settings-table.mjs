@@ -1,11 +1,11 @@
-// Prints the README's configuration table from the settings in src/core/config.ts, so
+// Prints the README's configuration table from the settings in src/core/config/settings-spec.ts, so
 // the two cannot drift: `npm run docs` rewrites the table, a test checks it.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 require('tsx/cjs');
-const { SETTINGS } = require('../src/core/config.ts');
+const { SETTINGS } = require('../src/core/config/config.ts');
 
 const md = (s) =>
   s

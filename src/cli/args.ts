@@ -1,8 +1,8 @@
 // Command line: `--console` plus one flag per setting (see core/config.ts SETTINGS), and
 // the `token` and `audit` subcommands.
 import { parseArgs } from 'node:util';
-import { SETTINGS } from '../core/config.js';
-import { RUNTIMES, type Runtime } from '../core/container-setup.js';
+import { SETTINGS } from '../core/config/config.js';
+import { RUNTIMES, type Runtime } from '../core/config/container-setup.js';
 
 export type ParsedArgs =
   | { command: 'console' | 'help' | 'version'; flags: Record<string, string> }

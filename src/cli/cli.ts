@@ -1,12 +1,12 @@
 // `ssh-agent-proxy`: `--console` (the proxy headless, in plain Node or under Electron),
 // and the `token` and `audit` subcommands.
 import { ReadStream } from 'node:tty';
-import { formatAudit, readAudit } from '../core/audit.js';
-import { ConfigError, loadConfig, type Config } from '../core/config.js';
-import { containerSetup } from '../core/container-setup.js';
-import { ed25519Impl } from '../core/ed25519.js';
-import { ListenError } from '../core/listener.js';
-import { parseDuration, TokenError, tokenState, TokenStore } from '../core/token-store.js';
+import { formatAudit, readAudit } from '../core/approval/audit.js';
+import { ConfigError, loadConfig, type Config } from '../core/config/config.js';
+import { containerSetup } from '../core/config/container-setup.js';
+import { ed25519Impl } from '../core/ssh/ed25519.js';
+import { ListenError } from '../core/http/listener.js';
+import { parseDuration, TokenError, tokenState, TokenStore } from '../core/approval/token-store.js';
 import { auditFiles } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
@@ -131,8 +131,9 @@ async function consoleCommand(config: Config): Promise<number> {
       log.info(
         `${signal}: shutting down (pending approvals are denied, in-flight requests finish)`,
       );
-      void proxy.close(5_000).then(() => {
+      void proxy.close(5_000).then(async () => {
         log.info('stopped');
+        await log.flush(); // the log is written off the request path: finish it
         resolve(0);
       });
     };

@@ -1,10 +1,10 @@
 // Start the proxy the way both shells do (the CLI's --console and the tray): the shim it
 // serves, and the audit log in the config dir (whose newest records seed recent activity).
 import { readFileSync } from 'node:fs';
-import type { Config } from '../core/config.js';
+import type { Config } from '../core/config/config.js';
 import type { Logger } from '../core/logger.js';
 import { startProxy, type RunningProxy } from '../core/proxy.js';
-import { readAudit } from '../core/audit.js';
+import { readAudit } from '../core/approval/audit.js';
 import { auditFiles, auditFileSink } from '../log/audit-file.js';
 import { findShim } from './find-shim.js';
 

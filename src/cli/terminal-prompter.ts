@@ -3,8 +3,8 @@
 // and for a moment after each answer are dropped, so typing meant for something else
 // cannot approve. Ctrl-C stays "stop the proxy".
 import type { ReadStream } from 'node:tty';
-import type { ApprovalBroker, PendingRequest, Prompter } from '../core/approval-broker.js';
-import { headline, requestLines } from '../core/request-view.js';
+import type { ApprovalBroker, PendingRequest, Prompter } from '../core/approval/approval-broker.js';
+import { headline, requestLines } from '../core/approval/request-view.js';
 
 export const ARM_DELAY_MS = 500;
 

@@ -2,11 +2,22 @@
 // to it, so the core never loads a logging backend (or Electron) itself.
 import { displayText } from './display-text.js';
 
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 export interface Logger {
   debug(msg: string): void;
   info(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
+  /** The lowest level written, when known: lines below it need not even be built. */
+  readonly level?: LogLevel;
+}
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Whether `log` writes lines of `level` (true when it does not say). */
+export function logs(log: Logger, level: LogLevel): boolean {
+  return log.level === undefined || RANK[level] >= RANK[log.level];
 }
 
 export const silentLogger: Logger = {
@@ -26,10 +37,14 @@ export const LOG_LINE_MAX = 4000;
  */
 export function cleanLogger(inner: Logger): Logger {
   const clean = (msg: string) => displayText(String(msg), LOG_LINE_MAX);
+  // Lines the inner logger would drop are not cleaned first (the hot path logs at info).
+  const at = (level: LogLevel) =>
+    logs(inner, level) ? (m: string) => inner[level](clean(m)) : () => {};
   return {
-    debug: (m) => inner.debug(clean(m)),
-    info: (m) => inner.info(clean(m)),
-    warn: (m) => inner.warn(clean(m)),
-    error: (m) => inner.error(clean(m)),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    ...(inner.level ? { level: inner.level } : {}),
   };
 }

@@ -3,17 +3,23 @@
 // made here or below.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
-import type { Identity } from './agent-client.js';
-import { AgentSigner } from './agent-signer.js';
-import { ApprovalBroker, type Clock, type KeyInfo } from './approval-broker.js';
-import { cleanAuditRecord, nullAudit, type AuditRecord, type AuditSink } from './audit.js';
-import { presentedToken } from './authorization.js';
-import { anonymousClient, tokenClient, type ClientInfo, type TokenLimits } from './client.js';
-import { ConfigError, formatHostPort, isLoopbackHost, type Config } from './config.js';
-import { describe, isGitObject, summarize } from './describe.js';
+import type { Identity } from './agent/agent-client.js';
+import { AgentSigner } from './agent/agent-signer.js';
+import { ApprovalBroker, type Clock, type KeyInfo } from './approval/approval-broker.js';
+import { cleanAuditRecord, nullAudit, type AuditRecord, type AuditSink } from './approval/audit.js';
+import { presentedToken } from './http/authorization.js';
+import {
+  anonymousClient,
+  tokenClient,
+  type ClientInfo,
+  type TokenLimits,
+} from './approval/client.js';
+import { ConfigError, type Config } from './config/config.js';
+import { formatHostPort, isLoopbackHost } from './host-port.js';
+import { describe, isGitObject, summarize } from './approval/describe.js';
 import { ProxyError, TokenRefused } from './errors.js';
-import { allowedHostHeaders } from './host-guard.js';
-import { createHttpHandler, type ProxyApi, type RequestContext } from './http-server.js';
+import { allowedHostHeaders } from './http/host-guard.js';
+import { createHttpHandler, type ProxyApi, type RequestContext } from './http/http-server.js';
 import {
   allowedBy,
   parseKeySpec,
@@ -21,15 +27,15 @@ import {
   selectKey,
   type KeyPolicy,
   type RequestedKey,
-} from './key-selection.js';
-import { authorizedKeyLine, keyLabel } from './keys.js';
-import { ByteBudget, RateLimiter } from './limits.js';
-import { listen } from './listener.js';
-import { applySettings, type ApplyResult } from './live-settings.js';
-import type { SettingsValues } from './settings-file.js';
+} from './agent/key-selection.js';
+import { authorizedKeyLine, keyLabel } from './ssh/keys.js';
+import { ByteBudget, RateLimiter } from './http/limits.js';
+import { listen } from './http/listener.js';
+import { applySettings, type ApplyResult } from './config/live-settings.js';
+import type { SettingsValues } from './config/settings-file.js';
 import { cleanLogger, type Logger } from './logger.js';
-import { isValidNamespace } from './sshsig.js';
-import { tokenLimits, TokenStore } from './token-store.js';
+import { isValidNamespace } from './ssh/sshsig.js';
+import { tokenLimits, TokenStore } from './approval/token-store.js';
 import { nameHostFromFiles } from './agent-endpoint/known-hosts-files.js';
 import { listenLocalSocket, LocalSocketError } from './agent-endpoint/local-socket.js';
 import {

@@ -1,7 +1,7 @@
 // The audit trail as its own file (one JSON line per request), mode 0600, rotated by size
 // with a bounded number of old files kept, written without blocking the request.
 import { join } from 'node:path';
-import type { AuditRecord, AuditSink } from '../core/audit.js';
+import type { AuditRecord, AuditSink } from '../core/approval/audit.js';
 import { AppendFile } from './append-file.js';
 import { rotatedPaths } from './rotate.js';
 

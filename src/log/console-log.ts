@@ -1,27 +1,62 @@
-// electron-log's Node entry adapted to the core's Logger: terminal lines on stderr (stdout
-// stays clean for scripts) and a file in the config dir's logs folder.
+// The `--console` log: lines on stderr (stdout stays clean for scripts) and in
+// <config dir>/logs/console.log (0600, rotated). Neither write happens on the request's
+// path: stderr lines are gathered and written once per event-loop turn (and at exit),
+// the file through the asynchronous appender, flushed on a clean shutdown.
 import { join } from 'node:path';
-import electronLog from 'electron-log/node';
-import type { Logger } from '../core/logger.js';
+import type { Logger, LogLevel } from '../core/logger.js';
+import { AppendFile } from './append-file.js';
+
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export interface ConsoleLogger extends Logger {
+  /** Resolves when every line so far is in the file. */
+  flush(): Promise<void>;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
 
 export function consoleLogger(
   configDir: string,
-  level: 'debug' | 'info' | 'warn' | 'error',
-): Logger {
-  const log = electronLog.create({ logId: 'ssh-agent-proxy-console' });
-  log.transports.console.level = level;
-  log.transports.console.format = '{h}:{i}:{s}.{ms} {level} {text}';
-  log.transports.console.writeFn = ({ message }) => {
-    process.stderr.write(`${message.data.map(String).join(' ')}\n`);
+  level: LogLevel,
+  stderr: NodeJS.WritableStream = process.stderr,
+): ConsoleLogger {
+  const file = new AppendFile(join(configDir, 'logs', 'console.log'), {
+    maxBytes: 5 * 1024 * 1024,
+    keep: 1,
+    onError: (err) => stderr.write(`cannot write the log file: ${err.message}\n`),
+  });
+  let pending: string[] = [];
+  let scheduled = false;
+  const flushStderr = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    stderr.write(text);
   };
-  log.transports.file.level = level;
-  log.transports.file.resolvePathFn = () => join(configDir, 'logs', 'console.log');
-  log.transports.file.maxSize = 5 * 1024 * 1024;
-  log.transports.file.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' };
+  process.once('exit', flushStderr);
+  const write = (lvl: LogLevel) => (msg: string) => {
+    if (RANK[lvl] < RANK[level]) return;
+    const now = new Date();
+    pending.push(`${stamp(now)} ${lvl} ${msg}\n`);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flushStderr);
+    }
+    file.write(`[${now.toISOString()}] [${lvl}] ${msg}`);
+  };
   return {
-    debug: (m) => log.debug(m),
-    info: (m) => log.info(m),
-    warn: (m) => log.warn(m),
-    error: (m) => log.error(m),
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    level,
+    flush: async () => {
+      flushStderr();
+      await file.flush();
+    },
   };
 }

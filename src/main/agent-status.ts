@@ -1,6 +1,6 @@
 // Whether the agent answers and how many keys it holds, for the tray icon and status
 // line: probed now and then (and after each request), never on the signing path.
-import { probeAgent } from '../core/agent-discovery.js';
+import { probeAgent } from '../core/agent/agent-discovery.js';
 import type { RunningProxy } from '../core/proxy.js';
 import type { StatusView } from '../ipc-contract.js';
 

@@ -1,13 +1,13 @@
 // What each IPC channel does, on top of the core. Plain Node (no electron import), so
 // the renderer tests bind these very handlers to a real core. Every payload is checked
 // here before it reaches the core: the renderer is not trusted to send the right shape.
-import { discoverAgents } from '../core/agent-discovery.js';
-import type { PlatformInfo } from '../core/agent-dialer.js';
-import { ConfigError } from '../core/config.js';
-import { containerSetup, RUNTIMES } from '../core/container-setup.js';
+import { discoverAgents } from '../core/agent/agent-discovery.js';
+import type { PlatformInfo } from '../core/agent/agent-dialer.js';
+import { ConfigError } from '../core/config/config.js';
+import { containerSetup, RUNTIMES } from '../core/config/container-setup.js';
 import type { RunningProxy } from '../core/proxy.js';
-import type { SettingsValues } from '../core/settings-file.js';
-import { parseDuration, TokenError } from '../core/token-store.js';
+import type { SettingsValues } from '../core/config/settings-file.js';
+import { parseDuration, TokenError } from '../core/approval/token-store.js';
 import type { HandleChannel, MainHandles, SettingsPatch } from '../ipc-contract.js';
 import type { AgentStatus } from './agent-status.js';
 import { activityView } from './event-feed.js';

@@ -18,7 +18,7 @@ import {
 import { join } from 'node:path';
 import { runCli } from '../cli/cli.js';
 import { startConfiguredProxy } from '../cli/start.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig } from '../core/config/config.js';
 import { applyAppIdentity } from './app-identity.js';
 import { openWindowOnReopen } from './app-reopen.js';
 import { cliArgs, isCliInvocation } from './launch-mode.js';

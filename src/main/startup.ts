@@ -2,8 +2,8 @@
 // a bad setting or a taken port — becomes an error dialog and an exit, which also releases
 // the single-instance lock; never an unhandled rejection that leaves a process with no
 // tray, no window and the lock held.
-import { ConfigError } from '../core/config.js';
-import { ListenError } from '../core/listener.js';
+import { ConfigError } from '../core/config/config.js';
+import { ListenError } from '../core/http/listener.js';
 
 export interface StartupFailure {
   title: string;

@@ -3,7 +3,7 @@
 import type * as Electron from 'electron';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../core/config.js';
+import type { Config } from '../core/config/config.js';
 import type { Logger } from '../core/logger.js';
 import type { RunningProxy } from '../core/proxy.js';
 import { AgentStatus } from './agent-status.js';

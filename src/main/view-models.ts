@@ -1,10 +1,11 @@
 // Core state → the plain view data the IPC contract carries. No decisions here: the
 // broker, token store and config decide; this only shapes what the windows show.
-import type { ApprovalBroker, Grant, PendingRequest } from '../core/approval-broker.js';
-import type { AuditRecord } from '../core/audit.js';
-import { formatHostPort, type Config } from '../core/config.js';
-import { headline, requestLines } from '../core/request-view.js';
-import { tokenState, type TokenRecord } from '../core/token-store.js';
+import type { ApprovalBroker, Grant, PendingRequest } from '../core/approval/approval-broker.js';
+import type { AuditRecord } from '../core/approval/audit.js';
+import type { Config } from '../core/config/config.js';
+import { formatHostPort } from '../core/host-port.js';
+import { headline, requestLines } from '../core/approval/request-view.js';
+import { tokenState, type TokenRecord } from '../core/approval/token-store.js';
 import type {
   ActivityRecordView,
   GrantView,

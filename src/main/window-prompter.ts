@@ -2,8 +2,8 @@
 // window (without taking focus where the OS allows) and, if the window was not visible,
 // posts a notification. While the screen is locked it can deny instead. Which request is
 // shown and how it is answered is the renderer's and the broker's business.
-import type { ApprovalBroker, PendingRequest, Prompter } from '../core/approval-broker.js';
-import { headline } from '../core/request-view.js';
+import type { ApprovalBroker, PendingRequest, Prompter } from '../core/approval/approval-broker.js';
+import { headline } from '../core/approval/request-view.js';
 
 export interface ApprovalSurface {
   isVisible(): boolean;

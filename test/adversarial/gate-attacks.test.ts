@@ -9,8 +9,8 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { PendingRequest } from '../../src/core/approval-broker.js';
-import { TokenStore } from '../../src/core/token-store.js';
+import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
+import { TokenStore } from '../../src/core/approval/token-store.js';
 import type { Logger } from '../../src/core/logger.js';
 import { commitObject, createToken } from '../helpers/fixtures.js';
 import {

@@ -5,7 +5,7 @@ import { generateKeyPairSync, sign as rsaSign, createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
-import { byte, Reader, string, uint32 } from '../../src/core/wire.js';
+import { byte, Reader, string, uint32 } from '../../src/core/ssh/wire.js';
 import { onCleanup } from './openssh.js';
 
 export type Lie =

@@ -2,7 +2,7 @@
 // listens on 192.0.2.1 before that address exists, then adds it, and reports each step.
 import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
-import { listen } from '../../src/core/listener.js';
+import { listen } from '../../src/core/http/listener.js';
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const log = { debug: () => {}, info: say, warn: say, error: say };

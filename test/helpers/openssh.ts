@@ -108,6 +108,13 @@ export async function startAgent(dir: string, name = 'agent.sock'): Promise<Agen
   onCleanup(stop);
   await waitFor(() => existsSync(sock), 5_000, 'ssh-agent socket');
   const env = { ...process.env, SSH_AUTH_SOCK: sock };
+  // The socket file exists a moment before the agent accepts on it: wait until `ssh-add -l`
+  // gets an answer (0: keys, 1: none) rather than "cannot connect" (2).
+  for (const end = Date.now() + 10_000; ;) {
+    const r = await run('ssh-add', ['-l'], { env });
+    if (r.code === 0 || r.code === 1) break;
+    if (Date.now() > end) throw new Error(`ssh-agent never answered on ${sock}: ${r.stderr}`);
+  }
   return {
     sock,
     env,

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/core/config/config.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/core/proxy.js';
 import { onCleanup, tempDir, waitFor } from './openssh.js';

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { AuditRecord } from '../../src/core/audit.js';
-import { parseAuthorizedKey } from '../../src/core/keys.js';
-import { byte, string, uint32 } from '../../src/core/wire.js';
-import type { PendingRequest } from '../../src/core/approval-broker.js';
-import { headline } from '../../src/core/request-view.js';
+import type { AuditRecord } from '../../src/core/approval/audit.js';
+import { parseAuthorizedKey } from '../../src/core/ssh/keys.js';
+import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
+import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
+import { headline } from '../../src/core/approval/request-view.js';
 import { startBridge, upgradeAgent } from '../helpers/agent-bridge.js';
 import {
   makeKey,

@@ -9,10 +9,10 @@ import {
   type Answer,
   type Clock,
   type PendingRequest,
-} from '../../src/core/approval-broker.js';
+} from '../../src/core/approval/approval-broker.js';
 import { auditFileSink, auditPath } from '../../src/log/audit-file.js';
 import { startConfiguredProxy } from '../../src/cli/start.js';
-import { loadConfig } from '../../src/core/config.js';
+import { loadConfig } from '../../src/core/config/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import {
   makeKey,

@@ -13,9 +13,9 @@ import type { ReadStream } from 'node:tty';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { TerminalPrompter, ARM_DELAY_MS } from '../../src/cli/terminal-prompter.js';
-import type { PendingRequest } from '../../src/core/approval-broker.js';
-import { cleanAuditRecord, formatAudit, type AuditRecord } from '../../src/core/audit.js';
-import { TokenStore } from '../../src/core/token-store.js';
+import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
+import { cleanAuditRecord, formatAudit, type AuditRecord } from '../../src/core/approval/audit.js';
+import { TokenStore } from '../../src/core/approval/token-store.js';
 import {
   activityRecordView,
   grantView,

@@ -7,9 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { withAgent } from '../../src/core/agent-client.js';
-import { fingerprint, parseAuthorizedKey, type PublicKey } from '../../src/core/keys.js';
-import { byte, string, uint32 } from '../../src/core/wire.js';
+import { withAgent } from '../../src/core/agent/agent-client.js';
+import { fingerprint, parseAuthorizedKey, type PublicKey } from '../../src/core/ssh/keys.js';
+import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
 import {
   describeData,
   describeLogin,
@@ -27,8 +27,8 @@ import {
 } from '../../src/core/agent-endpoint/session-bind.js';
 import { requestedAlgorithm } from '../../src/core/agent-endpoint/ssh-signature.js';
 import { parseUserauth } from '../../src/core/agent-endpoint/userauth.js';
-import { sshLoginText } from '../../src/core/describe.js';
-import { headline, requestLines } from '../../src/core/request-view.js';
+import { sshLoginText } from '../../src/core/approval/describe.js';
+import { headline, requestLines } from '../../src/core/approval/request-view.js';
 import {
   makeKey,
   mustRun,

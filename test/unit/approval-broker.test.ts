@@ -8,9 +8,9 @@ import {
   type Decision,
   type KeyInfo,
   type PendingRequest,
-} from '../../src/core/approval-broker.js';
-import { describe as describeBytes } from '../../src/core/describe.js';
-import { anonymousClient, tokenClient, type ClientInfo } from '../../src/core/client.js';
+} from '../../src/core/approval/approval-broker.js';
+import { describe as describeBytes } from '../../src/core/approval/describe.js';
+import { anonymousClient, tokenClient, type ClientInfo } from '../../src/core/approval/client.js';
 import { ProxyError } from '../../src/core/errors.js';
 
 class FakeClock implements Clock {

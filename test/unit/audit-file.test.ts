@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { formatAudit, readAudit, type AuditRecord } from '../../src/core/audit.js';
+import { formatAudit, readAudit, type AuditRecord } from '../../src/core/approval/audit.js';
 import { auditFiles, auditFileSink, auditPath } from '../../src/log/audit-file.js';
 import { tempDir } from '../helpers/openssh.js';
 

@@ -6,14 +6,14 @@ import {
   defaultAgent,
   wellKnownAgents,
   WINDOWS_OPENSSH_PIPE,
-} from '../../src/core/agent-dialer.js';
+} from '../../src/core/agent/agent-dialer.js';
 import {
   ConfigError,
   defaultConfigDir,
   loadConfig,
-  parseAddress,
   SETTINGS,
-} from '../../src/core/config.js';
+} from '../../src/core/config/config.js';
+import { parseAddress } from '../../src/core/host-port.js';
 import { tempDir } from '../helpers/openssh.js';
 import { readFileSync } from 'node:fs';
 

@@ -6,10 +6,10 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe as suite, it } from 'node:test';
 import fc from 'fast-check';
-import { describe, summarize, type Description } from '../../src/core/describe.js';
+import { describe, summarize, type Description } from '../../src/core/approval/describe.js';
 import { displayText } from '../../src/core/display-text.js';
 import { ProxyError } from '../../src/core/errors.js';
-import { headline, requestLines } from '../../src/core/request-view.js';
+import { headline, requestLines } from '../../src/core/approval/request-view.js';
 import { mustRun, run, tempDir } from '../helpers/openssh.js';
 
 let dir: string;

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { displayText, ELLIPSIS, UNSAFE_FOR_DISPLAY } from '../../src/core/display-text.js';
 import { oneLine } from '../../src/core/errors.js';
 import { cleanLogger, type Logger } from '../../src/core/logger.js';
-import { formatAudit, parseAuditLines } from '../../src/core/audit.js';
+import { formatAudit, parseAuditLines } from '../../src/core/approval/audit.js';
 
 const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);

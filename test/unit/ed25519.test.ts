@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import nacl from 'tweetnacl';
-import { ed25519Impl, verifyEd25519 } from '../../src/core/ed25519.js';
+import { ed25519Impl, verifyEd25519 } from '../../src/core/ssh/ed25519.js';
 
 describe('ed25519 verification', () => {
   it('Node 20 has Ed25519 in node:crypto, so the fast path is used', () => {

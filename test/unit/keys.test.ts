@@ -8,9 +8,9 @@ import {
   keyLabel,
   parseAuthorizedKey,
   parseKeyBlob,
-} from '../../src/core/keys.js';
-import { parseKeySpec } from '../../src/core/key-selection.js';
-import { WireError } from '../../src/core/wire.js';
+} from '../../src/core/ssh/keys.js';
+import { parseKeySpec } from '../../src/core/agent/key-selection.js';
+import { WireError } from '../../src/core/ssh/wire.js';
 import { makeKey, mustRun, tempDir, type KeyKind, type TestKey } from '../helpers/openssh.js';
 
 const KINDS: KeyKind[] = ['ed25519', 'rsa', 'ecdsa256', 'ecdsa384', 'ecdsa521'];

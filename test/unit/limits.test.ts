@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Clock } from '../../src/core/clock.js';
 import { ProxyError } from '../../src/core/errors.js';
-import { ByteBudget, RateLimiter } from '../../src/core/limits.js';
+import { ByteBudget, RateLimiter } from '../../src/core/http/limits.js';
 
 /** A clock moved by hand: timers fire only when the test advances time. */
 class ManualClock implements Clock {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { armor, isValidNamespace, signedData } from '../../src/core/sshsig.js';
+import { armor, isValidNamespace, signedData } from '../../src/core/ssh/sshsig.js';
 
 describe('sshsig', () => {
   it('armors at 70 columns with a trailing newline', () => {

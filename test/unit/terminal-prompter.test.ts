@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { ReadStream } from 'node:tty';
 import { describe, it } from 'node:test';
-import { ApprovalBroker } from '../../src/core/approval-broker.js';
-import { describe as describeBytes } from '../../src/core/describe.js';
+import { ApprovalBroker } from '../../src/core/approval/approval-broker.js';
+import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import { ARM_DELAY_MS, TerminalPrompter } from '../../src/cli/terminal-prompter.js';
 
 describe('terminal prompter arming', () => {

@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ProxyError } from '../../src/core/errors.js';
-import { parseDuration, TokenStore } from '../../src/core/token-store.js';
+import { parseDuration, TokenStore } from '../../src/core/approval/token-store.js';
 import { tempDir } from '../helpers/openssh.js';
 
 const code = (fn: () => unknown) => {

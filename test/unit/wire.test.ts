@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Reader, string, uint32, WireError } from '../../src/core/wire.js';
+import { Reader, string, uint32, WireError } from '../../src/core/ssh/wire.js';
 
 describe('wire', () => {
   it('reads what it writes', () => {

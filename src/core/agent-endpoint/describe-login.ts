@@ -3,7 +3,7 @@
 // opaque data. The destination shown is the one the signature can be used for: a login
 // signature covers the session id, and only a session id the host key signed names a host.
 import { createHash } from 'node:crypto';
-import type { Description, SshLoginDescription } from '../describe.js';
+import type { Description, SshLoginDescription } from '../approval/describe.js';
 import { displayText } from '../display-text.js';
 import type { HostName } from './known-hosts.js';
 import type { SessionBind } from './session-bind.js';

@@ -1,7 +1,7 @@
 // Framing of the agent protocol on the server side: `uint32 length ‖ payload`, read
 // incrementally from an untrusted stream with a hard size bound, so a client can neither
 // make the proxy buffer without limit nor confuse one message with the next.
-import { uint32 } from '../wire.js';
+import { uint32 } from '../ssh/wire.js';
 import { MAX_AGENT_FRAME } from './messages.js';
 
 export class FrameError extends Error {

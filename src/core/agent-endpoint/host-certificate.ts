@@ -2,8 +2,8 @@
 // who signed it (the CA key), for which names (principals), when it is valid, and whether
 // the CA's signature over it holds. A certificate is a claim by whoever made it; only the
 // signature check against a CA the person trusts (@cert-authority) makes it mean anything.
-import { parseKeyBlob, type PublicKey } from '../keys.js';
-import { Reader } from '../wire.js';
+import { parseKeyBlob, type PublicKey } from '../ssh/keys.js';
+import { Reader } from '../ssh/wire.js';
 import { checkSshSignature, hostKeyAlgorithms } from './ssh-signature.js';
 
 const SSH2_CERT_TYPE_HOST = 2;

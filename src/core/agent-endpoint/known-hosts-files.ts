@@ -3,7 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { PublicKey } from '../keys.js';
+import type { PublicKey } from '../ssh/keys.js';
 import { lookupHost, type HostName } from './known-hosts.js';
 
 /** Larger files are skipped: no honest known_hosts is near this. */

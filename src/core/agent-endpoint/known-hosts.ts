@@ -5,7 +5,7 @@
 // back, so candidate names — the file's plain names and the big forges — are tried),
 // @revoked keys, and @cert-authority lines for host certificates signed by that CA.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { parseKeyBlob, type PublicKey } from '../keys.js';
+import { parseKeyBlob, type PublicKey } from '../ssh/keys.js';
 import { certificateHolds, readHostCertificate } from './host-certificate.js';
 
 /** Names tried against hashed entries besides the plain names in the file. */

@@ -7,7 +7,7 @@ export {
   SSH_AGENTC_SIGN_REQUEST,
   SSH_AGENT_SIGN_RESPONSE,
   MAX_AGENT_FRAME,
-} from '../agent-client.js';
+} from '../agent/agent-client.js';
 
 export const SSH_AGENT_SUCCESS = 6;
 export const SSH_AGENTC_EXTENSION = 27;

@@ -1,9 +1,9 @@
 // Parsing the client's requests and writing the endpoint's answers (agent protocol,
 // draft-miller-ssh-agent). Every request is untrusted: anything malformed is a WireError,
 // answered SSH_AGENT_FAILURE by the server.
-import type { Identity } from '../agent-client.js';
-import { fingerprint, parseKeyBlob, type PublicKey } from '../keys.js';
-import { byte, Reader, string, uint32, WireError } from '../wire.js';
+import type { Identity } from '../agent/agent-client.js';
+import { fingerprint, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
+import { byte, Reader, string, uint32, WireError } from '../ssh/wire.js';
 import {
   QUERY,
   SESSION_BIND,

@@ -7,15 +7,15 @@
 // lock, unlock, smartcard, unknown — gets SSH_AGENT_FAILURE and never reaches the agent.
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { AgentTimeouts } from '../agent-client.js';
-import type { ApprovalBroker, Decision } from '../approval-broker.js';
-import type { ClientInfo } from '../client.js';
-import { summarize } from '../describe.js';
+import type { AgentTimeouts } from '../agent/agent-client.js';
+import type { ApprovalBroker, Decision } from '../approval/approval-broker.js';
+import type { ClientInfo } from '../approval/client.js';
+import { summarize } from '../approval/describe.js';
 import { oneLine, ProxyError, TokenRefused } from '../errors.js';
-import { allowedBy, type KeyPolicy } from '../key-selection.js';
-import { keyLabel, type PublicKey } from '../keys.js';
+import { allowedBy, type KeyPolicy } from '../agent/key-selection.js';
+import { keyLabel, type PublicKey } from '../ssh/keys.js';
 import type { Logger } from '../logger.js';
-import { Reader, WireError } from '../wire.js';
+import { Reader, WireError } from '../ssh/wire.js';
 import { describeData, describeLogin, LoginRefused, type SignSubject } from './describe-login.js';
 import { frame, FrameReader } from './frames.js';
 import type { HostName } from './known-hosts.js';

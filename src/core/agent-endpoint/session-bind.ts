@@ -4,8 +4,8 @@
 // forwarded. The signature makes the claim checkable: a session id signed by a host key
 // belongs to a session with that host, so a login signature over that id can only be
 // used there. The per-connection rules are ssh-agent's (process_ext_session_bind).
-import { fingerprint, parseKeyBlob, type PublicKey } from '../keys.js';
-import { Reader } from '../wire.js';
+import { fingerprint, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
+import { Reader } from '../ssh/wire.js';
 import { MAX_SESSION_ID } from './userauth.js';
 import { checkSshSignature, hostKeyAlgorithms } from './ssh-signature.js';
 

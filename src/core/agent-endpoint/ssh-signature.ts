@@ -3,9 +3,9 @@
 // SHA-512), or a login signature the client asked for with a flag. SHA-1 RSA (`ssh-rsa`)
 // is never accepted. Everything but RSA/SHA-256 is checked by signature-check.ts.
 import { constants, createPublicKey, verify } from 'node:crypto';
-import type { PublicKey } from '../keys.js';
-import { checkSignature, expectedAlgorithm, SignatureCheckError } from '../signature-check.js';
-import { Reader } from '../wire.js';
+import type { PublicKey } from '../ssh/keys.js';
+import { checkSignature, expectedAlgorithm, SignatureCheckError } from '../ssh/signature-check.js';
+import { Reader } from '../ssh/wire.js';
 import { SSH_AGENT_RSA_SHA2_256, SSH_AGENT_RSA_SHA2_512 } from './messages.js';
 
 /** The algorithm a sign request's flags ask of `key`; null for RSA without a SHA-2 flag. */

@@ -6,9 +6,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ClientInfo } from '../client.js';
+import type { ClientInfo } from '../approval/client.js';
 import { oneLine, ProxyError } from '../errors.js';
-import { parseTarget, refuseBrowsersAndForeignHosts } from '../http-server.js';
+import { parseTarget, refuseBrowsersAndForeignHosts } from '../http/http-server.js';
 import type { Logger } from '../logger.js';
 
 export const AGENT_PATH = '/agent';

@@ -4,8 +4,8 @@
 // requests on the same connection and applies its own destination constraints. One
 // request at a time; every answer is bounded and untrusted.
 import type { Socket } from 'node:net';
-import { dialAgent } from '../agent-dialer.js';
-import type { AgentTimeouts } from '../agent-client.js';
+import { dialAgent } from '../agent/agent-dialer.js';
+import type { AgentTimeouts } from '../agent/agent-client.js';
 import { ProxyError } from '../errors.js';
 import { frame, FrameError, FrameReader } from './frames.js';
 

@@ -4,8 +4,8 @@
 // the key asked to sign — the same test OpenSSH's ssh-agent applies before it enforces
 // destination constraints (parse_userauth_request) — so nothing can be dressed up as a
 // login it is not; everything else is described as opaque data.
-import { baseType } from '../keys.js';
-import { Reader, WireError } from '../wire.js';
+import { baseType } from '../ssh/keys.js';
+import { Reader, WireError } from '../ssh/wire.js';
 
 const SSH_MSG_USERAUTH_REQUEST = 50;
 /** OpenSSH's agent refuses longer session ids in session-bind; an exchange hash is ≤ 64. */

@@ -1,9 +1,9 @@
 // Every setting, as one row: its environment variable, flag, settings.json key, default,
 // description and parser. The README's table and the CLI's --help come from these rows,
 // so a setting cannot exist without its documentation.
-import { isIP } from 'node:net';
-import { parseAuthorizedKey } from './keys.js';
-import { isValidNamespace } from './sshsig.js';
+import { parseAddress, type ListenAddress } from '../host-port.js';
+import { parseAuthorizedKey } from '../ssh/keys.js';
+import { isValidNamespace } from '../ssh/sshsig.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -13,11 +13,6 @@ export class ConfigError extends Error {
   ) {
     super(`${setting}: ${message}`);
   }
-}
-
-export interface ListenAddress {
-  host: string;
-  port: number;
 }
 
 export interface Settings {
@@ -68,27 +63,6 @@ type AnySpec = { [K in keyof Settings]: SettingSpec<K> }[keyof Settings];
 
 function fail(msg: string): never {
   throw new Error(msg);
-}
-
-/** A host as it appears in a URL or Host header: IPv6 literals in brackets. */
-export function bracketHost(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-/** `host:port`: the inverse of parseAddress. */
-export function formatHostPort(host: string, port: number): string {
-  return `${bracketHost(host)}:${port}`;
-}
-
-export function parseAddress(raw: string): ListenAddress {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(raw.trim());
-  if (!m) fail(`"${raw}" is not HOST:PORT (e.g. 127.0.0.1:7221 or [::1]:7221)`);
-  const host = (m[1] ?? m[2]) as string;
-  const port = Number(m[3]);
-  if (port > 65535) fail(`port ${port} is out of range`);
-  if (host !== 'localhost' && isIP(host) === 0) fail(`"${host}" is not an IP address or localhost`);
-  if (m[1] !== undefined && isIP(host) !== 6) fail(`"${host}" in brackets is not an IPv6 address`);
-  return { host, port };
 }
 
 const seconds =

@@ -4,10 +4,10 @@
 // client sends gets a one-line answer (or its connection closed), never a crash.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { anonymousClient, type ClientInfo } from './client.js';
-import { oneLine, ProxyError, TokenRefused } from './errors.js';
+import { anonymousClient, type ClientInfo } from '../approval/client.js';
+import { oneLine, ProxyError, TokenRefused } from '../errors.js';
 import { busy, type ByteBudget } from './limits.js';
-import type { Logger } from './logger.js';
+import { logs, type Logger } from '../logger.js';
 
 export interface RequestContext {
   id: string;
@@ -76,6 +76,9 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; query: readonly string[] 
 };
 
 export const KEY_HEADER = 'x-ssh-agent-proxy-key';
+
+/** The expectation Node recognises (its own pattern); only HTTP/1.1 requests may carry it. */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
 function remoteAddress(req: IncomingMessage): string {
   return (req.socket.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
@@ -231,6 +234,11 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     let charged = 0;
     try {
       refuseBrowsersAndForeignHosts(req, opts.allowedHosts());
+      // An expectation we cannot meet (RFC 9110 §10.1.1); HTTP/1.0 ones are ignored.
+      const expect = req.httpVersion === '1.1' ? req.headers.expect : undefined;
+      if (expect !== undefined && !CONTINUE.test(expect)) {
+        throw new ProxyError(417, 'expectation-failed', 'only "Expect: 100-continue" is supported');
+      }
       // 3. Target, method and path.
       const url = parseTarget(req.url);
       path = url.pathname;
@@ -299,7 +307,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         } else {
           charge = (n) => opts.budget.take(clientId, n) === null && ((charged += n), true);
         }
-        if (/\b100-continue\b/i.test(req.headers.expect ?? '')) res.writeContinue();
+        if (expect !== undefined) res.writeContinue();
         const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs, charge);
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
@@ -350,16 +358,19 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     function finish(): void {
       const ms = (performance.now() - started).toFixed(1);
       const hungUp = abort.signal.aborted && status >= 400;
-      const parts = [
-        `${oneLine(req.method ?? '?', 16)} ${oneLine(path, 80)}`,
-        `client="${oneLine(ctx.client.name, 80)}"`,
-      ];
-      if (ctx.fingerprint) parts.push(`key=${ctx.fingerprint}`);
-      if (ctx.namespace) parts.push(`ns=${ctx.namespace}`);
-      parts.push(`status=${hungUp ? `${status}(hung up)` : status}`);
-      if (status >= 400) parts.push(`code=${hungUp ? 'hung-up' : code}`);
-      parts.push(`ms=${ms}`);
-      (path === '/healthz' ? log.debug : log.info).call(log, parts.join(' '));
+      const level = path === '/healthz' ? 'debug' : 'info';
+      if (logs(log, level)) {
+        const parts = [
+          `${oneLine(req.method ?? '?', 16)} ${oneLine(path, 80)}`,
+          `client="${oneLine(ctx.client.name, 80)}"`,
+        ];
+        if (ctx.fingerprint) parts.push(`key=${ctx.fingerprint}`);
+        if (ctx.namespace) parts.push(`ns=${ctx.namespace}`);
+        parts.push(`status=${hungUp ? `${status}(hung up)` : status}`);
+        if (status >= 400) parts.push(`code=${hungUp ? 'hung-up' : code}`);
+        parts.push(`ms=${ms}`);
+        log[level](parts.join(' '));
+      }
       opts.onFinished?.(ctx, path, status, hungUp ? 'hung-up' : code, Number(ms));
     }
   };

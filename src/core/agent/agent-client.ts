@@ -2,9 +2,9 @@
 // and sign. One request at a time per connection; every answer is untrusted input.
 import type { Socket } from 'node:net';
 import { dialAgent } from './agent-dialer.js';
-import { ProxyError } from './errors.js';
-import { fingerprint, parseKeyBlob, type PublicKey } from './keys.js';
-import { byte, Reader, string, uint32, WireError } from './wire.js';
+import { ProxyError } from '../errors.js';
+import { fingerprint, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
+import { byte, Reader, string, uint32, WireError } from '../ssh/wire.js';
 
 export const SSH_AGENT_FAILURE = 5;
 export const SSH_AGENTC_REQUEST_IDENTITIES = 11;

@@ -1,7 +1,7 @@
 // The Host header allow-list that defeats DNS rebinding: a page on evil.example that
 // rebinds its name to 127.0.0.1 still sends `Host: evil.example`, and gets 421.
 import { networkInterfaces } from 'node:os';
-import { bracketHost as bracket } from './settings-spec.js';
+import { bracketHost as bracket } from '../host-port.js';
 
 const ALWAYS = [
   'localhost',

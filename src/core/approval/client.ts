@@ -2,6 +2,7 @@
 // name, so a new token that reuses a name starts with nothing the old one was given — or,
 // without a token, by where it calls from: every anonymous loopback caller is one client
 // (`local`), whatever 127.x address it picks, so limits cannot be dodged by changing it.
+import { isLoopbackHost } from '../host-port.js';
 
 /** What a token allowed when the request was authenticated; the request keeps it. */
 export interface TokenLimits {
@@ -27,11 +28,9 @@ export interface ClientInfo {
   token?: TokenLimits;
 }
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/;
-
 export function anonymousClient(address: string): ClientInfo {
   return {
-    id: LOOPBACK.test(address) ? 'local' : `remote ${address}`,
+    id: isLoopbackHost(address) ? 'local' : `remote ${address}`,
     name: `local ${address}`,
     address,
   };

@@ -1,10 +1,9 @@
 // Settings changed at run time (the tray's settings view): persisted to settings.json and
 // applied to the running proxy where that is safe; the rest waits for a restart.
 import { homedir } from 'node:os';
-import { defaultAgent } from './agent-dialer.js';
-import type { ApprovalBroker } from './approval-broker.js';
+import { defaultAgent } from '../agent/agent-dialer.js';
 import type { Config, Settings } from './config.js';
-import { fingerprint, parseAuthorizedKey } from './keys.js';
+import { fingerprint, parseAuthorizedKey } from '../ssh/keys.js';
 import { parseSettingsPatch, writeSettings, type SettingsValues } from './settings-file.js';
 
 export interface ApplyResult {
@@ -25,9 +24,15 @@ const LIVE = new Set<keyof Settings>([
   'denyWhenLocked',
 ]);
 
+/** What of the approval gate a settings change reaches (the broker has these). */
+export interface ApprovalTuning {
+  setPolicy(policy: Settings['approval']): void;
+  setTimeouts(t: { timeoutMs?: number; grantMs?: number }): void;
+}
+
 export function applySettings(
   config: Config,
-  broker: ApprovalBroker,
+  broker: ApprovalTuning,
   onHostsChanged: () => void,
   values: SettingsValues,
 ): ApplyResult {

@@ -1,8 +1,8 @@
 // Which key a request gets (design lifecycle step 4). The allowed set is the pin, narrowed
 // by a token's key limits; a request may name a key; otherwise the first allowed key.
 import type { Identity } from './agent-client.js';
-import { ProxyError } from './errors.js';
-import { fingerprint, parseAuthorizedKey, type PublicKey } from './keys.js';
+import { ProxyError } from '../errors.js';
+import { fingerprint, parseAuthorizedKey, type PublicKey } from '../ssh/keys.js';
 
 const FP = /^SHA256:[A-Za-z0-9+/]{43}$/;
 

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { AgentConnection } from './agent-client.js';
 import { wellKnownAgents, type AgentLocation, type PlatformInfo } from './agent-dialer.js';
-import { ProxyError } from './errors.js';
+import { ProxyError } from '../errors.js';
 
 export interface AgentCandidate extends AgentLocation {
   exists: boolean;

@@ -1,9 +1,10 @@
 // Binding the HTTP server. If the configured address is not available yet (an interface
 // that comes up after login), serve on 127.0.0.1 meanwhile and retry every 10 s.
 import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { formatHostPort, type ListenAddress } from './settings-spec.js';
-import type { Logger } from './logger.js';
+import { formatHostPort, type ListenAddress } from '../host-port.js';
+import type { Logger } from '../logger.js';
 
 export class ListenError extends Error {
   override name = 'ListenError';
@@ -28,6 +29,46 @@ const DEFAULT_LIMITS: ServerLimits = {
   idleTimeoutMs: 300_000,
 };
 
+/** Node's own answers to bytes its parser refuses, in our one-line `code: sentence` form. */
+function parserRefusal(code: string | undefined): [number, string, string] {
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return [
+      431,
+      'Request Header Fields Too Large',
+      'headers-too-large: the request headers exceed 16 KiB',
+    ];
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW')
+    return [413, 'Content Too Large', 'too-large: the chunk extensions are too large'];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return [408, 'Request Timeout', 'headers-timeout: the request headers did not arrive in time'];
+  return [
+    400,
+    'Bad Request',
+    `bad-request: the request is not well-formed HTTP/1.1 (${code ?? 'unknown'})`,
+  ];
+}
+
+/**
+ * A request Node's parser refuses never reaches the handler; Node would answer it with an
+ * empty body. Answer the same status with a one-line body, under Node's own rule: only when
+ * nothing of an in-flight answer was written yet, and close the connection either way.
+ */
+function answerClientError(err: NodeJS.ErrnoException, duplex: Duplex): void {
+  const socket = duplex as Socket & { _httpMessage?: { headersSent?: boolean } | null };
+  if (err.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, line] = parserRefusal(err.code);
+  const body = `${line}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n` +
+      `X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
+}
+
 function listenOnce(
   handler: RequestListener,
   addr: ListenAddress,
@@ -42,12 +83,18 @@ function listenOnce(
         headersTimeout: limits.headersTimeoutMs,
         keepAliveTimeout: 5_000,
         connectionsCheckingInterval: 1_000,
+        // The handler's Host guard answers a missing Host (400 missing-host, one line);
+        // Node's own check would answer an HTTP/1.1 request without one with an empty body.
+        requireHostHeader: false,
       },
       handler,
     );
     // `Expect: 100-continue` reaches the handler too, which sends the 100 only once the
     // guards passed and the body is welcome (Node would otherwise send it at once).
     server.on('checkContinue', handler);
+    // Any other expectation too: the handler refuses it (417) with a one-line body.
+    server.on('checkExpectation', handler);
+    server.on('clientError', answerClientError);
     if (limits.upgrade) server.on('upgrade', limits.upgrade);
     server.maxConnections = limits.maxConnections;
     server.setTimeout(limits.idleTimeoutMs, (sock) => sock.destroy());

@@ -2,7 +2,7 @@
 // namespace, what (a summary), who decided what, and how it ended. Never the signed
 // bytes, never a token. The sink (a rotated file) is supplied by the shell.
 import { readFileSync } from 'node:fs';
-import { displayText } from './display-text.js';
+import { displayText } from '../display-text.js';
 
 export interface AuditRecord {
   time: string;

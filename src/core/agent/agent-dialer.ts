@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ProxyError } from './errors.js';
+import { ProxyError } from '../errors.js';
 
 export const WINDOWS_OPENSSH_PIPE = '\\\\.\\pipe\\openssh-ssh-agent';
 

@@ -13,8 +13,8 @@
 // opaque data (size and SHA-256), or a push certificate.
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
-import { displayText, scanBudget } from './display-text.js';
-import { ProxyError } from './errors.js';
+import { displayText, scanBudget } from '../display-text.js';
+import { ProxyError } from '../errors.js';
 
 export interface Person {
   name: string;

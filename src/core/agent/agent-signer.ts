@@ -7,11 +7,11 @@ import {
   type AgentTimeouts,
   type Identity,
 } from './agent-client.js';
-import { ProxyError } from './errors.js';
+import { ProxyError } from '../errors.js';
 import { selectKey, type KeyPolicy } from './key-selection.js';
-import type { Logger } from './logger.js';
-import { checkSignature, SignatureCheckError, signFlags } from './signature-check.js';
-import { armor, envelope, signedData } from './sshsig.js';
+import type { Logger } from '../logger.js';
+import { checkSignature, SignatureCheckError, signFlags } from '../ssh/signature-check.js';
+import { armor, envelope, signedData } from '../ssh/sshsig.js';
 
 export interface AgentSignerOptions {
   /** Read on every operation, so a settings change applies to the next request. */

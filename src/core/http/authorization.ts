@@ -2,7 +2,7 @@
 // `Basic` with the token as the password (any user name) is accepted the same way, so a
 // URL's userinfo (`http://box1:TOKEN@host:7221/sign`, which curl turns into that header)
 // works with shims that cannot add a header — such as the Rust ssh-agent-proxy's.
-import { TokenRefused } from './errors.js';
+import { TokenRefused } from '../errors.js';
 
 const TOKEN = /^[A-Za-z0-9._~+/=-]{1,200}$/;
 const BASE64 = /^[A-Za-z0-9+/]{1,400}={0,2}$/;

@@ -3,19 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { defaultAgent, type PlatformInfo } from './agent-dialer.js';
-import { fingerprint, parseAuthorizedKey } from './keys.js';
+import { defaultAgent, type PlatformInfo } from '../agent/agent-dialer.js';
+import { fingerprint, parseAuthorizedKey } from '../ssh/keys.js';
 import { ConfigError, SETTINGS, type Settings } from './settings-spec.js';
 
-export {
-  bracketHost,
-  ConfigError,
-  formatHostPort,
-  parseAddress,
-  SETTINGS,
-  type ListenAddress,
-  type Settings,
-} from './settings-spec.js';
+export { ConfigError, SETTINGS, type Settings } from './settings-spec.js';
 
 export const CONFIG_DIR_ENV = 'SSH_AGENT_PROXY_CONFIG_DIR';
 export const SETTINGS_FILE = 'settings.json';
@@ -161,8 +153,4 @@ function readPinFile(path: string, from: string): string {
       `${path} does not hold a public key line (${(err as Error).message})`,
     );
   }
-}
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

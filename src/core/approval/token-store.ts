@@ -19,9 +19,9 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TokenLimits } from './client.js';
-import { TokenRefused } from './errors.js';
+import { TokenRefused } from '../errors.js';
 
-export { TokenRefused } from './errors.js';
+export { TokenRefused } from '../errors.js';
 
 export const TOKEN_FILE = 'tokens.json';
 const PREFIX = 'sap_';
@@ -139,12 +139,13 @@ export class TokenStore {
     this.liveIds = this.currentLive();
   }
 
+  /** One stat per check (no exception when absent: the common no-token case stays cheap). */
   private stamp(): string {
     try {
-      const s = statSync(this.path);
-      return `${s.mtimeMs}:${s.size}:${s.ino}:${s.ctimeMs}`;
+      const s = statSync(this.path, { throwIfNoEntry: false });
+      return s ? `${s.mtimeMs}:${s.size}:${s.ino}:${s.ctimeMs}` : 'absent';
     } catch {
-      return 'absent';
+      return 'unreadable';
     }
   }
 

@@ -7,10 +7,10 @@ import type { Description } from './describe.js';
 
 export type { Grant } from './grants.js';
 import type { ClientInfo } from './client.js';
-import { realClock, type Clock } from './clock.js';
-import { ProxyError } from './errors.js';
+import { realClock, type Clock } from '../clock.js';
+import { ProxyError } from '../errors.js';
 
-export { realClock, type Clock } from './clock.js';
+export { realClock, type Clock } from '../clock.js';
 
 export type Policy = 'prompt' | 'allow' | 'deny';
 export type Answer = 'allow-once' | 'allow-for-grant' | 'deny';

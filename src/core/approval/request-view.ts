@@ -4,7 +4,7 @@
 // already clean, but key comments come raw from the agent and names from clients.
 import type { PendingRequest } from './approval-broker.js';
 import { sshLoginText, type Description, type Person } from './describe.js';
-import { displayText } from './display-text.js';
+import { displayText } from '../display-text.js';
 
 export interface ViewLine {
   label: string;

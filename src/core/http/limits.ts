@@ -1,8 +1,8 @@
 // Resource limits that keep floods and slow clients from exhausting the proxy without
 // breaking legitimate work: a budget of request-body bytes (shared, with a per-client
 // share), and a per-client rate limit on /sign that slows a burst before it refuses one.
-import { realClock, type Clock } from './clock.js';
-import { ProxyError } from './errors.js';
+import { realClock, type Clock } from '../clock.js';
+import { ProxyError } from '../errors.js';
 
 export function busy(why = 'too much request data is in flight right now'): ProxyError {
   return new ProxyError(429, 'busy', `${why}; retry shortly`, { 'Retry-After': '2' });
