@@ -376,3 +376,165 @@ describe('agent endpoint: forwarding', () => {
     );
   });
 });
+
+/** One request/answer on an upgraded connection. */
+async function exchange(sock: import('node:net').Socket, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        sock.off('data', onData);
+        resolve(buf.subarray(4));
+      }
+    };
+    sock.on('data', onData);
+    sock.once('close', () => reject(new Error('closed')));
+    sock.resume();
+    sock.write(Buffer.concat([uint32(payload.length), payload]));
+  });
+}
+
+describe('agent endpoint: session-bind and extensions', () => {
+  it('query is answered with what the endpoint handles; a verified bind is relayed on the same upstream connection and its answer passed on', async () => {
+    const hostAgent = await startAgent(dir, 'host-agent.sock');
+    await hostAgent.add(sshd.hostKey);
+    const hostKey = parseAuthorizedKey(sshd.hostKey.line).key;
+    const sid = Buffer.alloc(32, 0x5a);
+    const { withAgent } = await import('../../src/core/agent/agent-client.js');
+    const sig = await withAgent(
+      hostAgent.sock,
+      { connectMs: 5_000, listMs: 5_000, signMs: 5_000 },
+      (c) => c.sign(hostKey.blob, sid, 0),
+    );
+    const bind = (signature: Buffer) =>
+      Buffer.concat([
+        byte(27),
+        string('session-bind@openssh.com'),
+        string(hostKey.blob),
+        string(sid),
+        string(signature),
+        byte(0),
+      ]);
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const up = await upgradeAgent(`${p.url}/agent`);
+    const query = await exchange(up.socket, Buffer.concat([byte(27), string('query')]));
+    assert.equal(
+      query.toString('hex'),
+      Buffer.concat([byte(29), string('query'), string('session-bind@openssh.com')]).toString(
+        'hex',
+      ),
+    );
+    const binds = relay.count(27);
+    // A signature that does not verify: refused here, never relayed.
+    const bad = Buffer.from(sig);
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1;
+    assert.deepEqual([...(await exchange(up.socket, bind(bad)))], [28]);
+    assert.equal(relay.count(27), binds);
+    // A verified one: relayed, and ssh-agent's SUCCESS passed on.
+    assert.deepEqual([...(await exchange(up.socket, bind(sig)))], [6]);
+    assert.equal(relay.count(27), binds + 1);
+    up.socket.destroy();
+    // An upstream agent that refuses session-bind: the refusal is passed on, not a fake success.
+    const lying = await (await import('../helpers/lying-agent.js')).startLyingAgent(dir);
+    const q = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_UPSTREAM: lying.sock,
+    });
+    const up2 = await upgradeAgent(`${q.url}/agent`);
+    assert.deepEqual([...(await exchange(up2.socket, bind(sig)))], [5]);
+    assert.deepEqual(lying.received, [27]);
+    up2.socket.destroy();
+  });
+});
+
+describe('agent endpoint: git over ssh://', () => {
+  it('git clone and git push to a bare repository on the sshd, through the bridge under a token', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('gitbox', { keys: [keyA.fingerprint] });
+    const bridge = await startBridge(dir, p.url, token);
+    const bare = join(dir, 'served.git');
+    await mustRun('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+    const opts = sshArgs(sshd, knownHosts, bridge.sock).slice(0, -3).join(' ');
+    const env = {
+      PATH: process.env.PATH,
+      HOME: join(dir, 'sandbox-home'),
+      GIT_SSH_COMMAND: `ssh ${opts}`,
+      GIT_CONFIG_NOSYSTEM: '1',
+    };
+    const url = `ssh://${sshd.user}@127.0.0.1:${sshd.port}${bare}`;
+    const work = join(dir, 'clone');
+    const clone = await run('git', ['clone', '-q', url, work], { env });
+    assert.equal(clone.code, 0, clone.stderr);
+    const git = (...args: string[]) =>
+      mustRun(
+        'git',
+        ['-C', work, '-c', 'user.name=Ana', '-c', 'user.email=ana@example.test', ...args],
+        {
+          env,
+        },
+      );
+    writeFileSync(join(work, 'README'), 'hello\n');
+    await git('add', 'README');
+    await git('commit', '-q', '-m', 'first');
+    const push = await run('git', ['-C', work, 'push', '-q', 'origin', 'HEAD:main'], { env });
+    assert.equal(push.code, 0, push.stderr);
+    assert.equal(
+      (await mustRun('git', ['--git-dir', bare, 'log', '--format=%s', 'main'])).trim(),
+      'first',
+    );
+    const logins = p.audit.filter((a) => a.outcome === 'ok' && a.client === 'gitbox');
+    assert.equal(logins.length, 2, 'one login for the clone, one for the push');
+  });
+});
+
+describe('agent endpoint: host-local socket', () => {
+  it('0600 in a 0700 directory; ssh logs in through it; a stale socket is replaced, a live one or a file is not', async () => {
+    const { statSync, mkdirSync, chmodSync } = await import('node:fs');
+    const { spawn } = await import('node:child_process');
+    const sockDir = join(dir, 'local-agent');
+    const path = join(sockDir, 'agent.sock');
+    // A stale socket: its listener was killed without cleaning up.
+    mkdirSync(sockDir, { mode: 0o700 });
+    const stale = spawn('socat', [`UNIX-LISTEN:${path}`, 'STDOUT'], { stdio: 'ignore' });
+    const { waitFor } = await import('../helpers/openssh.js');
+    await waitFor(() => {
+      try {
+        return statSync(path).isSocket();
+      } catch {
+        return false;
+      }
+    });
+    stale.kill('SIGKILL');
+    await new Promise((r) => stale.once('exit', r));
+    const p = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_AGENT_SOCKET: path,
+    });
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(statSync(sockDir).mode & 0o777, 0o700);
+    const r = await ssh(path, 'echo', 'local');
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(p.audit.some((a) => a.client === 'local socket' && a.outcome === 'ok'));
+    // A second proxy on the same, live, socket is refused, naming the setting.
+    await assert.rejects(
+      proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: path }),
+      /SSH_AGENT_PROXY_AGENT_SOCKET: .*in use/,
+    );
+    // Something that is not a socket is never deleted.
+    const file = join(sockDir, 'not-a-socket');
+    writeFileSync(file, 'keep me');
+    await assert.rejects(
+      proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: file }),
+      /SSH_AGENT_PROXY_AGENT_SOCKET: .*not a socket/,
+    );
+    // A directory other users can enter is refused.
+    const open = join(dir, 'open-dir');
+    mkdirSync(open);
+    chmodSync(open, 0o755);
+    await assert.rejects(
+      proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: join(open, 'a.sock') }),
+      /must be 0700/,
+    );
+  });
+});
