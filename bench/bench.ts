@@ -6,7 +6,7 @@
 // `ssh-keygen -Y sign` using the agent. (e) 50 clients with their own tokens signing at
 // at once. All on the real `--console` process. Reports; never gates CI.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { Agent as HttpAgent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { withAgent } from '../src/core/agent/agent-client.js';
 import { TokenStore } from '../src/core/approval/token-store.js';
 import { signFlags, checkSignature } from '../src/core/ssh/signature-check.js';
 import { signedData } from '../src/core/ssh/sshsig.js';
+import { benchShim } from './shim.js';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'cli.js');
@@ -307,23 +308,17 @@ async function main() {
     const e = await fiftyClients(proxy.url, msg, named, clientTokens);
     const busyRss = rssMb(proxy.child.pid!);
 
-    // (d) whole processes, as git runs them.
-    const file = join(dir, 'buffer');
-    writeFileSync(file, msg);
-    const shimEnv = {
-      ...env,
-      SSH_AGENT_PROXY_URL: `${proxy.url}/sign`,
-      SSH_AGENT_PROXY_TOKEN: clientTokens[1]!,
-    };
-    const proc = (cmd: string) => async () => {
-      execFileSync(cmd, ['-Y', 'sign', '-n', 'git', '-f', join(dir, 'k.pub'), file], {
-        env: shimEnv,
-        stdio: 'ignore',
-      });
-      rmSync(`${file}.sig`, { force: true });
-    };
-    const dKeygen = await timed(PROC, 1, proc('ssh-keygen'));
-    const dShim = await timed(PROC, 1, proc(SHIM));
+    // (d) whole processes, as git runs them (bench/shim.ts).
+    const d = benchShim({
+      dir,
+      keyFile: join(dir, 'k'),
+      agentSock: sock,
+      proxyUrl: proxy.url,
+      shim: SHIM,
+      signs: PROC / 5,
+      rebaseCommits: 200,
+      token: clientTokens[1]!,
+    });
     proxy.child.kill('SIGTERM');
     keepAlive.destroy();
     pool.destroy();
@@ -341,8 +336,7 @@ async function main() {
       `     agent direct, 8 clients     ${fmt(a8)}   (with verification)`,
       `(c)  /sign 8 concurrent clients  ${fmt(c)}   ${(c.perSec / a8.perSec).toFixed(2)}× the agent at 8 direct clients`,
       `(e)  50 token clients at once    ${fmt(e.stats)}   p99 ${(e.stats.p99 / b.p50).toFixed(2)}× the single-client p50; ${e.errors} errors`,
-      `(d)  ssh-keygen -Y sign (agent)  ${fmt(dKeygen)}`,
-      `     shim -Y sign (proxy)        ${fmt(dShim)}   p50 ${(dShim.p50 / dKeygen.p50).toFixed(2)}× ssh-keygen`,
+      ...d.lines,
       '',
       `console process: idle RSS ${idleRss.toFixed(1)} MB, after load ${busyRss.toFixed(1)} MB; spawn → first 200 on /healthz: median ${startMed.toFixed(0)} ms of 5`,
       '',
@@ -352,6 +346,7 @@ async function main() {
       `  ${pass(e.errors === 0 && e.stats.p99 <= 3 * b.p50)} (e) p99 ≤ 3× single p50, no error ${(e.stats.p99 / b.p50).toFixed(2)}×, ${e.errors} errors`,
       `  ${pass(idleRss <= 50)} idle RSS ≤ 50 MB              ${idleRss.toFixed(1)} MB`,
       `  ${pass(startMed <= 100)} start ≤ 100 ms                ${startMed.toFixed(0)} ms`,
+      ...d.targets,
     ];
     console.log(lines.join('\n'));
   } finally {

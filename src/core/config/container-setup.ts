@@ -1,4 +1,6 @@
 // The exact lines to paste into a sandbox for one client token and one container runtime.
+// Pasted as they are into a shell in the sandbox, they end with git signing through the
+// shim and `git log --show-signature` saying Good signature (test/integration/shim-setup).
 export const RUNTIMES = ['docker-desktop', 'docker-linux', 'podman', 'wsl2'] as const;
 export type Runtime = (typeof RUNTIMES)[number];
 
@@ -8,6 +10,8 @@ export interface SetupInput {
   /** The address the proxy listens on. */
   bindHost: string;
   tokenName: string | null;
+  /** The token itself, where the caller has it (just created); never a placeholder. */
+  token?: string;
 }
 
 const HOSTS: Record<Runtime, string> = {
@@ -47,27 +51,45 @@ function networking(input: SetupInput): string[] {
   }
 }
 
+function tokenLines(input: SetupInput): string[] {
+  if (input.token) return [`export SSH_AGENT_PROXY_TOKEN=${input.token}`];
+  if (input.tokenName) {
+    // Nothing here may break when pasted: the token is only shown when it is created.
+    return [
+      `# This sandbox's client token, shown once when it was created: pass it in`,
+      '# (docker run -e SSH_AGENT_PROXY_TOKEN=…) or set it here:',
+      `#   export SSH_AGENT_PROXY_TOKEN=<the token "${input.tokenName}">`,
+    ];
+  }
+  return ['# (no client token: anonymous local clients are allowed while no token exists)'];
+}
+
 export function containerSetup(input: SetupInput): string {
   const base = `http://${HOSTS[input.runtime]}:${input.port}`;
   return [
     ...networking(input),
     '',
-    '# 1. The signing shim (needs sh and curl):',
+    '# 1. The signing shim (POSIX sh and curl; where bash is present it signs without curl):',
     `curl -fsS ${base}/shim -o /usr/local/bin/ssh-agent-proxy-sign`,
     'chmod +x /usr/local/bin/ssh-agent-proxy-sign',
+    '# (with bash in the image, start it straight in bash: one shell start less a signature)',
+    "[ -x /bin/bash ] && sed -i '1s|^#!/bin/sh$|#!/bin/bash|' /usr/local/bin/ssh-agent-proxy-sign",
     '',
     '# 2. Where the proxy is, and who this sandbox is:',
     `export SSH_AGENT_PROXY_URL=${base}/sign`,
-    input.tokenName
-      ? `export SSH_AGENT_PROXY_TOKEN=…   # the token "${input.tokenName}" (shown once when it was created)`
-      : '# (no client token: anonymous local clients are allowed while no token exists)',
+    ...tokenLines(input),
     '',
-    '# 3. git signs through the shim:',
+    '# 3. git signs through the shim (user.email must be set: git config --global user.email …):',
     'git config --global gpg.format ssh',
     'git config --global gpg.ssh.program /usr/local/bin/ssh-agent-proxy-sign',
     'git config --global user.signingkey ~/.cache/ssh-agent-proxy-sign/signing.pub',
     'git config --global commit.gpgsign true',
     'git config --global tag.gpgsign true',
+    '',
+    "# 4. git log --show-signature and git verify-commit trust the proxy's key for your address",
+    '#    (verifying needs ssh-keygen in the sandbox):',
+    'ssh-agent-proxy-sign allowed-signers "$(git config user.email)"',
+    'git config --global gpg.ssh.allowedSignersFile ~/.cache/ssh-agent-proxy-sign/allowed_signers',
     '',
   ].join('\n');
 }
