@@ -1,15 +1,8 @@
-// A container-side bridge written in Node, for tests that exercise the proxy's agent
-// endpoint without the shell shim: a Unix socket whose every connection is relayed
-// through `GET /agent` (Upgrade: ssh-agent) with the given token.
-import { connect, createServer, type Socket } from 'node:net';
+// The container side of the agent endpoint for tests: raw upgraded connections (to poke
+// at the endpoint byte by byte) and the real shim's `agent` bridge.
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { onCleanup } from './openssh.js';
-
-export interface Bridge {
-  sock: string;
-  /** The proxy's answer line to the last refused upgrade. */
-  refusals: string[];
-}
 
 /** Open one upgraded connection; resolves with the socket once 101 arrived. */
 export function upgradeAgent(
@@ -51,35 +44,48 @@ export function upgradeAgent(
   });
 }
 
-export async function startBridge(dir: string, url: string, token?: string): Promise<Bridge> {
-  const sock = join(dir, `bridge-${Math.random().toString(36).slice(2)}.sock`);
-  const refusals: string[] = [];
-  const server = createServer({ allowHalfOpen: true }, (client) => {
-    client.pause();
-    upgradeAgent(url, token ? { Authorization: `Bearer ${token}` } : {}).then(
-      ({ socket, status, rest }) => {
-        socket.removeAllListeners('close');
-        socket.removeAllListeners('error');
-        if (status !== 101) {
-          refusals.push(rest.toString().trim());
-          socket.destroy();
-          client.destroy();
-          return;
-        }
-        if (rest.length) client.write(rest);
-        socket.pipe(client);
-        client.pipe(socket);
-        client.resume();
-        socket.resume();
-        socket.on('error', () => client.destroy());
-        client.on('error', () => socket.destroy());
-        socket.on('close', () => client.destroy());
-        client.on('close', () => socket.destroy());
-      },
-      () => client.destroy(),
-    );
+export interface ShimBridge {
+  sock: string;
+  /** The first line the shim printed (`SSH_AUTH_SOCK=…; export SSH_AUTH_SOCK`). */
+  line: string;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+/** `ssh-agent-proxy-sign agent SOCK` under `shell` (dash by default), resolved once it listens. */
+export async function startShimBridge(
+  dir: string,
+  url: string,
+  token?: string,
+  shell = 'dash',
+): Promise<ShimBridge> {
+  const { spawn } = await import('node:child_process');
+  const { SHIM } = await import('./proxy.js');
+  const { waitFor } = await import('./openssh.js');
+  const sock = join(dir, `shim-${Math.random().toString(36).slice(2)}.sock`);
+  const child = spawn(shell, [SHIM, 'agent', sock], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      SSH_AGENT_PROXY_URL: `${url}/sign`,
+      ...(token ? { SSH_AGENT_PROXY_TOKEN: token } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
-  await new Promise<void>((r) => server.listen(sock, r));
-  onCleanup(() => server.close());
-  return { sock, refusals };
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited;
+    }
+  };
+  onCleanup(stop);
+  await waitFor(() => out.includes('\n') || child.exitCode !== null, 15_000, 'the shim bridge');
+  if (!out.includes('\n')) throw new Error(`the shim bridge exited ${child.exitCode}: ${err}`);
+  return { sock, line: out.split('\n')[0]!, stderr: () => err, stop };
 }

@@ -10,13 +10,14 @@ import { parseAuthorizedKey } from '../../src/core/ssh/keys.js';
 import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
 import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
 import { headline } from '../../src/core/approval/request-view.js';
-import { startBridge, upgradeAgent } from '../helpers/agent-bridge.js';
+import { startShimBridge, upgradeAgent } from '../helpers/agent-bridge.js';
 import {
   makeKey,
   mustRun,
   run,
   startAgent,
   tempDir,
+  waitFor,
   type Agent,
   type TestKey,
 } from '../helpers/openssh.js';
@@ -93,7 +94,7 @@ describe('agent endpoint: SSH login through the proxy', () => {
   it('policy allow + token: ssh logs in; the audit names the destination from known_hosts', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const token = p.proxy.tokens.create('box1', { keys: [keyA.fingerprint] });
-    const bridge = await startBridge(dir, p.url, token);
+    const bridge = await startShimBridge(dir, p.url, token);
     const r = await ssh(bridge.sock, 'echo', 'logged-in');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'logged-in');
@@ -121,7 +122,7 @@ describe('agent endpoint: SSH login through the proxy', () => {
         }
       },
     });
-    const bridge = await startBridge(dir, p.url);
+    const bridge = await startShimBridge(dir, p.url);
     const before = relay.count(13);
     const r = await ssh(bridge.sock);
     assert.notEqual(r.code, 0);
@@ -146,7 +147,7 @@ describe('agent endpoint: SSH login through the proxy', () => {
         }
       },
     });
-    const bridge = await startBridge(dir, p.url);
+    const bridge = await startShimBridge(dir, p.url);
     assert.equal((await ssh(bridge.sock)).code, 0);
     assert.equal((await ssh(bridge.sock)).code, 0);
     assert.equal(prompts, 1, 'the second login was covered by the grant');
@@ -159,19 +160,20 @@ describe('agent endpoint: SSH login through the proxy', () => {
   it('a revoked token: the bridge is refused and ssh fails', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const token = p.proxy.tokens.create('box2');
-    const bridge = await startBridge(dir, p.url, token);
+    const bridge = await startShimBridge(dir, p.url, token);
     assert.equal((await ssh(bridge.sock)).code, 0);
     p.proxy.revokeToken('box2');
     const r = await ssh(bridge.sock);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Permission denied \(publickey\)/);
-    assert.match(bridge.refusals.join('\n'), /^token-revoked: /m);
+    await waitFor(() => bridge.stderr().includes('token-revoked: '), 5_000, 'the refusal line');
+    assert.match(bridge.stderr(), /^ssh-agent-proxy-sign: agent: token-revoked: /m);
   });
 
   it("ssh-add -l lists only the token's keys; -D, -d, -x, -X and adding a key fail; the agent is unchanged", async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const token = p.proxy.tokens.create('box3', { keys: [keyA.fingerprint] });
-    const bridge = await startBridge(dir, p.url, token);
+    const bridge = await startShimBridge(dir, p.url, token);
     writeFileSync(join(dir, 'askpass.sh'), '#!/bin/sh\necho pass\n', { mode: 0o755 });
     const hostBefore = await mustRun('ssh-add', ['-l'], { env: agent.env });
     const listed = await sshAdd(bridge.sock, '-l');
@@ -339,7 +341,7 @@ describe('agent endpoint: forwarding', () => {
 
   it('an ssh -A hop onward is refused by default, without a prompt', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
-    const bridge = await startBridge(dir, p.url);
+    const bridge = await startShimBridge(dir, p.url);
     const r = await hop(bridge.sock);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Permission denied \(publickey\)/);
@@ -361,7 +363,7 @@ describe('agent endpoint: forwarding', () => {
       SSH_AGENT_PROXY_APPROVAL: 'allow',
       SSH_AGENT_PROXY_AGENT_ALLOW_FORWARDED: 'true',
     });
-    const bridge = await startBridge(dir, p.url);
+    const bridge = await startShimBridge(dir, p.url);
     const r = await hop(bridge.sock);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'second-hop');
@@ -452,7 +454,7 @@ describe('agent endpoint: git over ssh://', () => {
   it('git clone and git push to a bare repository on the sshd, through the bridge under a token', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const token = p.proxy.tokens.create('gitbox', { keys: [keyA.fingerprint] });
-    const bridge = await startBridge(dir, p.url, token);
+    const bridge = await startShimBridge(dir, p.url, token);
     const bare = join(dir, 'served.git');
     await mustRun('git', ['init', '-q', '--bare', '-b', 'main', bare]);
     const opts = sshArgs(sshd, knownHosts, bridge.sock).slice(0, -3).join(' ');
@@ -497,7 +499,6 @@ describe('agent endpoint: host-local socket', () => {
     // A stale socket: its listener was killed without cleaning up.
     mkdirSync(sockDir, { mode: 0o700 });
     const stale = spawn('socat', [`UNIX-LISTEN:${path}`, 'STDOUT'], { stdio: 'ignore' });
-    const { waitFor } = await import('../helpers/openssh.js');
     await waitFor(() => {
       try {
         return statSync(path).isSocket();
@@ -536,5 +537,57 @@ describe('agent endpoint: host-local socket', () => {
       proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: join(open, 'a.sock') }),
       /must be 0700/,
     );
+  });
+});
+
+describe('agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)', () => {
+  it('listens 0600, prints the SSH_AUTH_SOCK line, and works under dash and bash', async () => {
+    const { statSync } = await import('node:fs');
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('shimbox', { keys: [keyA.fingerprint] });
+    for (const shell of ['dash', 'bash']) {
+      const bridge = await startShimBridge(dir, p.url, token, shell);
+      assert.equal(bridge.line, `SSH_AUTH_SOCK=${bridge.sock}; export SSH_AUTH_SOCK`);
+      assert.equal(statSync(bridge.sock).mode & 0o777, 0o600);
+      const r = await ssh(bridge.sock, 'echo', shell);
+      assert.equal(r.code, 0, r.stderr + bridge.stderr());
+      assert.equal(r.stdout.trim(), shell);
+      await bridge.stop();
+    }
+  });
+
+  it('fails with one clear line when the proxy is unreachable or the token refused', async () => {
+    const { SHIM } = await import('../helpers/proxy.js');
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    p.proxy.tokens.create('someone');
+    const bridge = (url: string, token?: string) =>
+      run('dash', [SHIM, 'agent', join(dir, 'never.sock')], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: dir,
+          SSH_AGENT_PROXY_URL: `${url}/sign`,
+          ...(token ? { SSH_AGENT_PROXY_TOKEN: token } : {}),
+        },
+        timeoutMs: 30_000,
+      });
+    const refused = await bridge(p.url, 'sap_not-a-real-token');
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /^ssh-agent-proxy-sign: agent: the proxy refused: bad-token: .*\n$/,
+    );
+    assert.equal(refused.stderr.split('\n').length, 2, refused.stderr);
+    const missing = await bridge(p.url);
+    assert.match(
+      missing.stderr,
+      /^ssh-agent-proxy-sign: agent: the proxy refused: token-required: /,
+    );
+    const down = await bridge('http://127.0.0.1:9');
+    assert.equal(down.code, 1);
+    assert.equal(
+      down.stderr,
+      'ssh-agent-proxy-sign: agent: cannot reach ssh-agent-proxy at http://127.0.0.1:9; is it running on the host?\n',
+    );
+    assert.equal(refused.stdout + missing.stdout + down.stdout, '', 'no SSH_AUTH_SOCK line');
   });
 });
