@@ -556,6 +556,21 @@ describe('agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)
     }
   });
 
+  it('setup prints the bridge for every runtime', async () => {
+    const { containerSetup, RUNTIMES } = await import('../../src/core/config/container-setup.js');
+    for (const runtime of RUNTIMES) {
+      const lines = containerSetup({ runtime, port: 7221, bindHost: '127.0.0.1', tokenName: null });
+      assert.match(
+        lines,
+        /^# +ssh-agent-proxy-sign agent "\$HOME\/\.cache\/ssh-agent-proxy-sign\/agent\.sock"$/m,
+      );
+      assert.match(
+        lines,
+        /^export SSH_AUTH_SOCK="\$HOME\/\.cache\/ssh-agent-proxy-sign\/agent\.sock"$/m,
+      );
+    }
+  });
+
   it('fails with one clear line when the proxy is unreachable or the token refused', async () => {
     const { SHIM } = await import('../helpers/proxy.js');
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
