@@ -2,6 +2,7 @@
 // and ssh-agent, through the proxy's GET /agent (Upgrade: ssh-agent) from a "sandbox" that
 // has no access to the host agent — only the bridge's socket.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -540,6 +541,12 @@ describe('agent endpoint: host-local socket', () => {
   });
 });
 
+/** No relay of a shim bridge is running (`sh|bash SHIM agent-relay`). */
+function relayGone(): boolean {
+  const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+  return !/^\S*(sh|bash|dash) \S+ agent-relay$/m.test(ps);
+}
+
 describe('agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)', () => {
   it('listens 0600, prints the SSH_AUTH_SOCK line, and works under dash and bash', async () => {
     const { statSync } = await import('node:fs');
@@ -552,6 +559,9 @@ describe('agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)
       const r = await ssh(bridge.sock, 'echo', shell);
       assert.equal(r.code, 0, r.stderr + bridge.stderr());
       assert.equal(r.stdout.trim(), shell);
+      // A relay that ended normally leaves nothing on the bridge's terminal.
+      await waitFor(() => relayGone(), 5_000, 'the relay to end');
+      assert.equal(bridge.stderr(), '');
       await bridge.stop();
     }
   });
