@@ -616,3 +616,108 @@ describe('agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)
     assert.equal(refused.stdout + missing.stdout + down.stdout, '', 'no SSH_AUTH_SOCK line');
   });
 });
+
+describe('agent endpoint: sign requests that must not get through', () => {
+  const signRequest = (k: TestKey, data: Buffer, flags = 0) =>
+    Buffer.concat([
+      byte(13),
+      string(parseAuthorizedKey(k.line).key.blob),
+      string(data),
+      uint32(flags),
+    ]);
+  const login = (k: TestKey, sid = Buffer.alloc(32, 3)) =>
+    Buffer.concat([
+      string(sid),
+      byte(50),
+      string('git'),
+      string('ssh-connection'),
+      string('publickey'),
+      byte(1),
+      string(k.line.split(' ')[0]!),
+      string(parseAuthorizedKey(k.line).key.blob),
+    ]);
+
+  it('a key outside the token, RSA SHA-1, a revoked token mid-connection: refused before any prompt or agent message', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('narrow', { keys: [keyA.fingerprint] });
+    const up = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${token}` });
+    const signs = relay.count(13);
+    assert.deepEqual([...(await exchange(up.socket, signRequest(keyB, login(keyB))))], [5]);
+    assert.equal(relay.count(13), signs, 'no SIGN_REQUEST for a key the token does not allow');
+    assert.equal(p.audit.at(-1)?.outcome, 'key-not-allowed');
+    // The allowed key signs (policy allow), and the signature is the agent's, verified.
+    const ok = await exchange(up.socket, signRequest(keyA, login(keyA)));
+    assert.equal(ok[0], 14);
+    assert.equal(relay.count(13), signs + 1);
+    // Revoked while connected: the next request is refused and the connection ends.
+    p.proxy.revokeToken('narrow');
+    assert.deepEqual([...(await exchange(up.socket, signRequest(keyA, login(keyA))))], [5]);
+    await closed(up.socket);
+    assert.equal(relay.count(13), signs + 1);
+    assert.equal(p.audit.at(-1)?.outcome, 'token-revoked');
+  });
+
+  it('RSA without a SHA-2 flag is refused; a login without session-bind is shown as unverified; a hang-up withdraws the prompt', async () => {
+    const rsaDir = tempDir();
+    const rsaAgent = await startAgent(rsaDir);
+    const rsa = await makeKey(rsaDir, 'rsa', 'rsa-key');
+    await rsaAgent.add(rsa);
+    const p = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+      SSH_AGENT_PROXY_UPSTREAM: rsaAgent.sock,
+    });
+    const seen: PendingRequest[] = [];
+    p.proxy.broker.attach({
+      update: (q) => q.forEach((r) => seen.some((s) => s.id === r.id) || seen.push(r)),
+    });
+    const up = await upgradeAgent(`${p.url}/agent`);
+    assert.deepEqual([...(await exchange(up.socket, signRequest(rsa, login(rsa), 0)))], [5]);
+    assert.equal(p.audit.at(-1)?.outcome, 'unsupported-algorithm');
+    assert.equal(seen.length, 0, 'no prompt for SHA-1');
+    // A login without a bound session: asked, and shown as unverified.
+    up.socket.write(
+      Buffer.concat([
+        uint32(signRequest(rsa, login(rsa), 4).length),
+        signRequest(rsa, login(rsa), 4),
+      ]),
+    );
+    await waitFor(() => seen.length === 1, 5_000, 'the prompt');
+    assert.equal(
+      headline(seen[0]!.description),
+      'SSH login as git to an unverified host (the client sent no session-bind for this login)',
+    );
+    assert.equal(seen[0]!.namespace, 'ssh:(unverified host)');
+    // The client hangs up: the prompt is withdrawn, nothing is signed.
+    up.socket.destroy();
+    await waitFor(() => p.proxy.broker.queue().length === 0, 5_000, 'the prompt to be withdrawn');
+    await waitFor(() => p.audit.length === 2, 5_000, 'the audit record');
+    assert.equal(p.audit.at(-1)?.outcome, 'hung-up');
+  });
+
+  it('opaque data is shown as size and hash, and refused for a git-only token', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
+    const seen: PendingRequest[] = [];
+    p.proxy.broker.attach({
+      update: (q) =>
+        q.forEach((r) => {
+          if (seen.some((s) => s.id === r.id)) return;
+          seen.push(r);
+          p.proxy.broker.answer({ id: r.id }, 'allow-once');
+        }),
+    });
+    const gitOnly = p.proxy.tokens.create('gitonly', { gitOnly: true });
+    const g = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${gitOnly}` });
+    assert.deepEqual(
+      [...(await exchange(g.socket, signRequest(keyA, Buffer.from('anything'))))],
+      [5],
+    );
+    assert.equal(p.audit.at(-1)?.outcome, 'not-a-git-object');
+    g.socket.destroy();
+    const any = p.proxy.tokens.create('anydata');
+    const a = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
+    const ans = await exchange(a.socket, signRequest(keyA, Buffer.from('anything')));
+    assert.equal(ans[0], 14);
+    assert.equal(headline(seen.at(-1)!.description), 'Sign 8 bytes of text');
+    a.socket.destroy();
+  });
+});

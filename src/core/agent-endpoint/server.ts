@@ -123,7 +123,11 @@ export class EndpointConnection {
     sock.setTimeout(deps.idleTimeoutMs, () => this.close('idle'));
     sock.on('data', (c: Buffer) => this.onData(c));
     sock.on('end', () => {
+      // The client sent its last byte: answers already owed are still written, but a login
+      // waiting for a person (or its turn) is withdrawn — ssh never half-closes while it
+      // waits, so this is a client that went away (the bridge half-closes for it).
       this.ended = true;
+      this.abort.abort();
       this.maybeFinish();
     });
     sock.on('error', () => this.close());
