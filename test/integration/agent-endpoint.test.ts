@@ -721,3 +721,35 @@ describe('agent endpoint: sign requests that must not get through', () => {
     a.socket.destroy();
   });
 });
+
+describe("agent endpoint: the upstream agent's own destination constraints", () => {
+  it('a key added with ssh-add -h logs in to its host through the bridge and nowhere else', async () => {
+    const cdir = tempDir();
+    const constrained = await startAgent(cdir);
+    const other = await startSshd(cdir, [keyA.line], 'sshd-other');
+    const kh = join(cdir, 'known_hosts');
+    writeFileSync(kh, `${sshd.knownHostsLine}\n${other.knownHostsLine}\n`);
+    // ssh-agent refuses a destination-constrained key on a connection that was not bound
+    // to a permitted host: this login works only if the bind reached it on the same
+    // connection as the sign request.
+    await mustRun('ssh-add', ['-q', '-h', `[127.0.0.1]:${sshd.port}`, '-H', kh, keyA.priv], {
+      env: constrained.env,
+    });
+    const p = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_UPSTREAM: constrained.sock,
+      SSH_AGENT_PROXY_KNOWN_HOSTS: kh,
+    });
+    const bridge = await startShimBridge(cdir, p.url);
+    const sshTo = (s: Sshd) =>
+      run('ssh', [...sshArgs(s, kh, bridge.sock), 'echo', 'in'], {
+        env: { PATH: process.env.PATH, HOME: join(cdir, 'home') },
+        timeoutMs: 30_000,
+      });
+    const ok = await sshTo(sshd);
+    assert.equal(ok.code, 0, ok.stderr);
+    const refused = await sshTo(other);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /Permission denied \(publickey\)/);
+  });
+});
