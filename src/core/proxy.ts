@@ -47,6 +47,8 @@ import {
 import { createUpgradeHandler } from './agent-endpoint/upgrade.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
+/** Agent-endpoint connections one client may hold open at once (ssh uses one per login). */
+export const AGENT_CONNECTIONS_PER_CLIENT = 32;
 /** Requests of one client that may wait for their turn under the rate limit. */
 const RATE_QUEUE = 8;
 const RATE_MAX_WAIT_MS = 30_000;
@@ -407,10 +409,27 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     frameTimeoutMs: config.bodyTimeout,
     idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
   };
+  // Each agent connection may hold an upstream connection: one client cannot take them all.
+  const agentConnectionsOf = new Map<string, number>();
+  const admitAgent = (client: ClientInfo): ProxyError | null =>
+    (agentConnectionsOf.get(client.id) ?? 0) >= AGENT_CONNECTIONS_PER_CLIENT
+      ? new ProxyError(
+          429,
+          'too-many-connections',
+          `this client already has ${AGENT_CONNECTIONS_PER_CLIENT} agent connections open`,
+          { 'Retry-After': '5' },
+        )
+      : null;
   const serveAgent = (sock: Socket, head: Buffer, client: ClientInfo) => {
     const conn = serveAgentConnection(sock, head, client, endpointDeps);
     agentConnections.add(conn);
-    conn.onClose(() => agentConnections.delete(conn));
+    agentConnectionsOf.set(client.id, (agentConnectionsOf.get(client.id) ?? 0) + 1);
+    conn.onClose(() => {
+      agentConnections.delete(conn);
+      const left = (agentConnectionsOf.get(client.id) ?? 1) - 1;
+      if (left > 0) agentConnectionsOf.set(client.id, left);
+      else agentConnectionsOf.delete(client.id);
+    });
   };
 
   let hosts = new Set<string>();
@@ -446,6 +465,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       log,
       allowedHosts: () => hosts,
       authenticate,
+      admit: admitAgent,
       serve: serveAgent,
     }),
   });

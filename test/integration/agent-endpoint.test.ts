@@ -205,6 +205,16 @@ function closed(sock: import('node:net').Socket): Promise<void> {
   });
 }
 
+/** The rest of what the socket says until it closes. */
+function closedText(sock: import('node:net').Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    sock.on('data', (c: Buffer) => (text += c.toString()));
+    sock.once('close', () => resolve(text));
+    sock.resume();
+  });
+}
+
 async function stillServing(url: string): Promise<void> {
   const h = await http(`${url}/healthz`);
   assert.equal(h.status, 200);
@@ -247,6 +257,39 @@ describe('agent endpoint: the gate before the agent', () => {
     // Without Upgrade, /agent is no route of the HTTP API.
     assert.equal((await http(`${p.url}/agent`, { headers: auth })).status, 404);
     assert.equal(relay.received.length, before, 'the agent heard nothing');
+  });
+
+  it('one client holds at most 32 agent connections; a closed one frees its place', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const token = p.proxy.tokens.create('greedy');
+    const auth = { Authorization: `Bearer ${token}` };
+    const open = [];
+    for (let i = 0; i < 32; i++) {
+      const r = await upgradeAgent(`${p.url}/agent`, auth);
+      assert.equal(r.status, 101);
+      open.push(r.socket);
+    }
+    const refused = await upgradeAgent(`${p.url}/agent`, auth);
+    assert.equal(refused.status, 429);
+    assert.match(
+      refused.rest.toString() + (await closedText(refused.socket)),
+      /^too-many-connections: /,
+    );
+    // Another client is not affected.
+    const other = await upgradeAgent(`${p.url}/agent`, {
+      Authorization: `Bearer ${p.proxy.tokens.create('modest')}`,
+    });
+    assert.equal(other.status, 101);
+    other.socket.destroy();
+    open.pop()!.destroy();
+    let again = await upgradeAgent(`${p.url}/agent`, auth);
+    for (let tries = 0; again.status !== 101; tries++) {
+      assert.ok(tries < 500, `still refused: ${again.status}`);
+      // The proxy notices the close asynchronously; ask again until it has.
+      again.socket.destroy();
+      again = await upgradeAgent(`${p.url}/agent`, auth);
+    }
+    for (const s of [...open, again.socket]) s.destroy();
   });
 
   it('garbage, huge and half-sent frames, a flood and a hung agent close that connection; the proxy keeps serving', async () => {

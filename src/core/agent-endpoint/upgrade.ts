@@ -19,6 +19,8 @@ export interface UpgradeOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Identify the caller from its Authorization header; throws 401 ProxyErrors. */
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
+  /** A refusal for a client that may not open another connection now, else null. */
+  admit?: (client: ClientInfo) => ProxyError | null;
   /** Serve the agent protocol on the switched connection. */
   serve: (socket: Socket, head: Buffer, client: ClientInfo) => void;
 }
@@ -31,6 +33,7 @@ const REASONS: Record<number, string> = {
   405: 'Method Not Allowed',
   421: 'Misdirected Request',
   426: 'Upgrade Required',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
 };
 
@@ -86,6 +89,8 @@ export function createUpgradeHandler(opts: UpgradeOptions) {
         );
       const client = opts.authenticate(req.headers.authorization, address);
       clientName = client.name;
+      const refused = opts.admit?.(client);
+      if (refused) throw refused;
       socket.write(
         `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${AGENT_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`,
       );
