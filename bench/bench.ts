@@ -6,7 +6,7 @@
 // `ssh-keygen -Y sign` using the agent. (e) 50 clients with their own tokens signing at
 // at once. (f) `ssh … true` through the agent endpoint against the agent socket directly.
 // All on the real `--console` process. Reports; never gates CI.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { Agent as HttpAgent, request } from 'node:http';
 import { createServer } from 'node:net';
@@ -133,6 +133,9 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Every proxy this run started, stopped however the run ends (no orphan keeps listening). */
+const children = new Set<ChildProcess>();
+
 async function spawnProxy(env: NodeJS.ProcessEnv, port?: number) {
   port ??= await freePort();
   const t0 = performance.now();
@@ -146,6 +149,8 @@ async function spawnProxy(env: NodeJS.ProcessEnv, port?: number) {
     },
     stdio: 'ignore',
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -364,6 +369,7 @@ async function main() {
     ];
     console.log(lines.join('\n'));
   } finally {
+    for (const c of children) c.kill('SIGTERM');
     agentProc.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }

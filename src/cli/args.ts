@@ -1,11 +1,17 @@
-// Command line: `--console` plus one flag per setting (see core/config.ts SETTINGS), and
-// the `token` and `audit` subcommands.
-import { parseArgs } from 'node:util';
+// Command line: `--console` plus one flag per setting (see core/settings-spec.ts SETTINGS),
+// and the `token`, `audit` and `setup` subcommands. Every command takes the setting flags
+// and `--config-dir`, before or after its name (`--config-dir X token list`); `--help`
+// after a command prints that command's usage. Our own parser, not node:util's, so a
+// mistake is answered with one line that names the nearest valid flag.
 import { SETTINGS } from '../core/config/config.js';
 import { RUNTIMES, type Runtime } from '../core/config/container-setup.js';
 
+export type CommandName =
+  'console' | 'token-create' | 'token-list' | 'token-revoke' | 'audit' | 'setup';
+
 export type ParsedArgs =
-  | { command: 'console' | 'help' | 'version'; flags: Record<string, string> }
+  | { command: 'help'; topic: CommandName | 'token' | null; flags: Record<string, string> }
+  | { command: 'console' | 'version'; flags: Record<string, string> }
   | {
       command: 'token-create';
       flags: Record<string, string>;
@@ -17,112 +23,302 @@ export type ParsedArgs =
     }
   | { command: 'token-list'; flags: Record<string, string> }
   | { command: 'token-revoke'; flags: Record<string, string>; name: string }
-  | { command: 'audit'; flags: Record<string, string>; tail: number }
+  | { command: 'audit'; flags: Record<string, string>; tail: number; follow: boolean }
   | { command: 'setup'; flags: Record<string, string>; runtime: Runtime; token: string | null };
 
 export class UsageError extends Error {
   override name = 'UsageError';
-}
-
-type Options = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
-
-function parse(
-  argv: readonly string[],
-  options: Options,
-): { values: Record<string, unknown>; positionals: string[] } {
-  try {
-    return parseArgs({
-      args: [...argv],
-      options: { 'config-dir': { type: 'string' }, ...options },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
+  constructor(
+    message: string,
+    /** The command whose `--help` to point at. */
+    readonly topic: string | null = null,
+  ) {
+    super(message);
   }
 }
 
-function configDirFlag(values: Record<string, unknown>): Record<string, string> {
-  return typeof values['config-dir'] === 'string' ? { 'config-dir': values['config-dir'] } : {};
+interface OptionSpec {
+  /** `optional`: takes the next argument as its value only when it is not a flag. */
+  value: 'none' | 'required' | 'optional';
+  multiple?: boolean;
+}
+type Options = Record<string, OptionSpec>;
+
+const DEFAULT_TAIL = 20;
+
+/** Accepted by every command: where the settings live, and every setting as a flag. */
+function commonOptions(): Options {
+  const o: Options = { 'config-dir': { value: 'required' }, help: { value: 'none' } };
+  for (const s of SETTINGS) o[s.flag] = { value: 'required' };
+  return o;
+}
+
+const COMMAND_OPTIONS: Record<CommandName, Options> = {
+  console: { console: { value: 'none' }, version: { value: 'none' } },
+  'token-create': {
+    key: { value: 'required', multiple: true },
+    namespace: { value: 'required', multiple: true },
+    'git-only': { value: 'none' },
+    expires: { value: 'required' },
+  },
+  'token-list': {},
+  'token-revoke': {},
+  audit: { tail: { value: 'optional' }, follow: { value: 'none' } },
+  setup: { runtime: { value: 'required' }, token: { value: 'required' } },
+};
+
+const TOKEN_VERBS = ['create', 'list', 'revoke'] as const;
+const COMMANDS = ['token', 'audit', 'setup'] as const;
+
+export const USAGE: Record<CommandName | 'token', string[]> = {
+  console: [
+    'ssh-agent-proxy --console [options]   run the proxy headless; approve requests on this terminal',
+  ],
+  token: [
+    'ssh-agent-proxy token create NAME [--key FP]… [--namespace NS]… [--git-only] [--expires 30d]',
+    'ssh-agent-proxy token list',
+    'ssh-agent-proxy token revoke NAME',
+  ],
+  'token-create': [
+    'ssh-agent-proxy token create NAME [--key FP]… [--namespace NS]… [--git-only] [--expires DURATION]',
+    '',
+    'Creates a client token for one sandbox and prints it once, alone on the last line of stdout.',
+    '  --key SHA256:…     only this key may be used (repeat for more; default: any allowed key)',
+    '  --namespace NS     only this signing namespace (repeat for more; default: any allowed)',
+    '  --git-only         only git commits, tags and push certificates',
+    '  --expires 30d      expire after a duration: 90m, 12h, 30d, 2w (default: never)',
+  ],
+  'token-list': ['ssh-agent-proxy token list', '', 'Lists every token: state, creation, limits.'],
+  'token-revoke': [
+    'ssh-agent-proxy token revoke NAME',
+    '',
+    'Revokes a token; a running proxy drops its grants and pending prompts at once.',
+  ],
+  audit: [
+    'ssh-agent-proxy audit [--tail [N]] [--follow]',
+    '',
+    'Prints the newest audit records (one line per /sign request), readable.',
+    `  --tail [N]   how many records (default ${DEFAULT_TAIL})`,
+    '  --follow     then keep printing new records as they are written (Ctrl-C stops)',
+  ],
+  setup: [
+    `ssh-agent-proxy setup [--runtime ${RUNTIMES.join('|')}] [--token NAME] [--addr HOST:PORT]`,
+    '',
+    'Prints the lines to paste into a sandbox for this proxy, for one container runtime.',
+    '  --runtime R    the container runtime (default docker-desktop)',
+    '  --token NAME   the client token this sandbox uses (must exist; see token list)',
+    '  --addr H:P     the address the proxy listens on (default: the configured one)',
+  ],
+};
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}
+
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    // A prefix of a valid name (`--runt`) is nearer than any edit distance says.
+    const d = c.startsWith(word) ? 0.5 : distance(word, c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+interface Scan {
+  values: Map<string, string[]>;
+  positionals: string[];
+}
+
+/** Split argv into flags (by `options`) and positionals. */
+function scan(argv: readonly string[], options: Options, topic: string | null): Scan {
+  const values = new Map<string, string[]>();
+  const positionals: string[] = [];
+  const set = (name: string, v: string) => {
+    const spec = options[name]!;
+    if (values.has(name) && !spec.multiple && spec.value !== 'none')
+      throw new UsageError(`--${name} is given twice`, topic);
+    values.set(name, [...(spec.multiple ? (values.get(name) ?? []) : []), v]);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (arg === '-h') {
+      set('help', 'true');
+      continue;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+    const name = m?.[1];
+    const spec = name !== undefined ? options[name] : undefined;
+    if (!m || name === undefined || !spec) {
+      const near = nearest(name ?? arg.replace(/^-+/, ''), Object.keys(options));
+      throw new UsageError(
+        `unknown option ${arg.replace(/=.*$/s, '')}${near ? `; did you mean --${near}?` : ''}`,
+        topic,
+      );
+    }
+    const inline = m[2];
+    if (spec.value === 'none') {
+      if (inline !== undefined) throw new UsageError(`--${name} takes no value`, topic);
+      set(name, 'true');
+      continue;
+    }
+    if (inline !== undefined) {
+      set(name, inline);
+      continue;
+    }
+    const next = argv[i + 1];
+    const nextIsValue = next !== undefined && !(next.startsWith('-') && next !== '-');
+    if (nextIsValue) {
+      set(name, next);
+      i++;
+    } else if (spec.value === 'optional') set(name, '');
+    else throw new UsageError(`--${name} needs a value`, topic);
+  }
+  return { values, positionals };
+}
+
+/** Which command argv names. Settings flags may come first, so their values are skipped. */
+function commandOf(argv: readonly string[]): { command: CommandName | 'token'; words: number } {
+  const everything: Options = { ...commonOptions(), ...COMMAND_OPTIONS.console };
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length && positionals.length < 2; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || arg === '-') {
+      positionals.push(arg);
+      continue;
+    }
+    const name = arg.replace(/^--?/, '').replace(/=.*$/s, '');
+    const spec = arg === '-h' ? everything.help : everything[name];
+    // Before the command's name only the global flags make sense.
+    if (!spec && positionals.length === 0) scan([arg], everything, null);
+    if (!arg.includes('=') && spec?.value === 'required') i++;
+  }
+  const [first, second] = positionals;
+  if (first === undefined) return { command: 'console', words: 0 };
+  if (first === 'token') {
+    if (second === undefined) return { command: 'token', words: 1 };
+    if ((TOKEN_VERBS as readonly string[]).includes(second))
+      return { command: `token-${second}` as CommandName, words: 2 };
+    const near = nearest(second, TOKEN_VERBS);
+    throw new UsageError(
+      `unknown token command "${second}"${near ? `; did you mean "token ${near}"?` : ''}`,
+      'token',
+    );
+  }
+  if (first === 'audit' || first === 'setup') return { command: first, words: 1 };
+  const near = nearest(first, COMMANDS);
+  throw new UsageError(`unknown command "${first}"${near ? `; did you mean "${near}"?` : ''}`);
+}
+
+const one = (s: Scan, name: string): string | undefined => s.values.get(name)?.[0];
+
+function flagsOf(s: Scan): Record<string, string> {
+  const flags: Record<string, string> = {};
+  const common = commonOptions();
+  for (const [k, v] of s.values)
+    if (k !== 'help' && common[k] && v[0] !== undefined) flags[k] = v[0];
+  return flags;
 }
 
 export function parseCommandLine(argv: readonly string[]): ParsedArgs {
-  const [first, second] = argv;
-  if (first === 'token') {
-    if (second === 'create') {
-      const { values, positionals } = parse(argv.slice(2), {
-        key: { type: 'string', multiple: true },
-        namespace: { type: 'string', multiple: true },
-        'git-only': { type: 'boolean' },
-        expires: { type: 'string' },
-      });
-      if (positionals.length !== 1)
-        throw new UsageError(
-          'usage: token create NAME [--key FP]… [--namespace NS]… [--git-only] [--expires DURATION]',
-        );
-      return {
-        command: 'token-create',
-        flags: configDirFlag(values),
-        name: positionals[0] as string,
-        keys: (values.key as string[] | undefined) ?? [],
-        namespaces: (values.namespace as string[] | undefined) ?? [],
-        gitOnly: values['git-only'] === true,
-        ...(typeof values.expires === 'string' ? { expires: values.expires } : {}),
-      };
-    }
-    if (second === 'list') {
-      const { values, positionals } = parse(argv.slice(2), {});
-      if (positionals.length) throw new UsageError('usage: token list');
-      return { command: 'token-list', flags: configDirFlag(values) };
-    }
-    if (second === 'revoke') {
-      const { values, positionals } = parse(argv.slice(2), {});
-      if (positionals.length !== 1) throw new UsageError('usage: token revoke NAME');
-      return {
-        command: 'token-revoke',
-        flags: configDirFlag(values),
-        name: positionals[0] as string,
-      };
-    }
-    throw new UsageError('usage: token create|list|revoke …');
-  }
-  if (first === 'audit') {
-    const { values, positionals } = parse(argv.slice(1), { tail: { type: 'string' } });
-    if (positionals.length) throw new UsageError('usage: audit [--tail N]');
-    const tail = values.tail === undefined ? 20 : Number(values.tail);
-    if (!Number.isInteger(tail) || tail < 1)
-      throw new UsageError('--tail must be a positive whole number');
-    return { command: 'audit', flags: configDirFlag(values), tail };
-  }
-  if (first === 'setup') {
-    const { values, positionals } = parse(argv.slice(1), {
-      runtime: { type: 'string' },
-      token: { type: 'string' },
-    });
-    const runtime = (values.runtime ?? 'docker-desktop') as Runtime;
-    if (positionals.length || !RUNTIMES.includes(runtime)) {
-      throw new UsageError(`usage: setup [--runtime ${RUNTIMES.join('|')}] [--token NAME]`);
-    }
-    return {
-      command: 'setup',
-      flags: configDirFlag(values),
-      runtime,
-      token: typeof values.token === 'string' ? values.token : null,
-    };
-  }
-
+  const { command, words } = commandOf(argv);
+  const topic = command === 'console' ? null : command;
   const options: Options = {
-    console: { type: 'boolean' },
-    help: { type: 'boolean' },
-    version: { type: 'boolean' },
+    ...commonOptions(),
+    ...(command === 'token' ? {} : COMMAND_OPTIONS[command]),
   };
-  for (const s of SETTINGS) options[s.flag] = { type: 'string' };
-  const { values, positionals } = parse(argv, options);
-  if (positionals.length > 0) throw new UsageError(`unknown command "${positionals[0]}"`);
-  const flags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
-  const command = values.help ? 'help' : values.version ? 'version' : 'console';
-  return { command, flags };
+  const s = scan(argv, options, topic);
+  const args = s.positionals.slice(words);
+  if (s.values.has('help')) {
+    return { command: 'help', topic, flags: {} };
+  }
+  if (command === 'token') throw new UsageError('say which: token create|list|revoke', 'token');
+  const usage = () => new UsageError(`usage: ${USAGE[command][0]}`, topic);
+  // Settings flags are global; token create's own --namespace/--git-only are not settings.
+  const flags = flagsOf(s);
+  switch (command) {
+    case 'console': {
+      if (args.length) throw usage();
+      if (s.values.has('version')) return { command: 'version', flags };
+      return { command: 'console', flags };
+    }
+    case 'token-create': {
+      if (args.length !== 1) throw usage();
+      delete flags.namespace;
+      delete flags['git-only'];
+      const expires = one(s, 'expires');
+      return {
+        command,
+        flags,
+        name: args[0] as string,
+        keys: s.values.get('key') ?? [],
+        namespaces: s.values.get('namespace') ?? [],
+        gitOnly: s.values.has('git-only'),
+        ...(expires !== undefined ? { expires } : {}),
+      };
+    }
+    case 'token-list':
+      if (args.length) throw usage();
+      return { command, flags };
+    case 'token-revoke':
+      if (args.length !== 1) throw usage();
+      return { command, flags, name: args[0] as string };
+    case 'audit': {
+      if (args.length) throw usage();
+      const raw = one(s, 'tail');
+      const tail = raw === undefined || raw === '' ? DEFAULT_TAIL : Number(raw);
+      if (!Number.isInteger(tail) || tail < 1)
+        throw new UsageError(`--tail ${raw}: expected a positive whole number`, topic);
+      return { command, flags, tail, follow: s.values.has('follow') };
+    }
+    case 'setup': {
+      if (args.length) throw usage();
+      const runtime = one(s, 'runtime') ?? 'docker-desktop';
+      if (!(RUNTIMES as readonly string[]).includes(runtime)) {
+        const near = nearest(runtime, RUNTIMES);
+        throw new UsageError(
+          `--runtime ${runtime}: expected one of ${RUNTIMES.join(', ')}${near ? `; did you mean ${near}?` : ''}`,
+          topic,
+        );
+      }
+      return { command, flags, runtime: runtime as Runtime, token: one(s, 'token') ?? null };
+    }
+  }
+}
+
+/** `--help` for one command. */
+export function commandUsage(topic: CommandName | 'token'): string {
+  const lines = USAGE[topic];
+  const end = lines.indexOf('') < 0 ? lines.length : lines.indexOf('');
+  return [
+    'Usage:',
+    ...lines.slice(0, end).map((l) => `  ${l}`),
+    ...lines.slice(end),
+    '',
+    `Also: --config-dir DIR, and every setting as a flag (ssh-agent-proxy --help lists them).`,
+  ].join('\n');
 }
 
 export function usage(version: string): string {
@@ -133,16 +329,14 @@ export function usage(version: string): string {
     `ssh-agent-proxy ${version} — sign git commits in sandboxes with keys in the host's SSH agent`,
     '',
     'Usage:',
-    '  ssh-agent-proxy --console [options]   run the proxy headless; approve requests on this terminal',
-    '  ssh-agent-proxy token create NAME [--key FP]… [--namespace NS]… [--git-only] [--expires 30d]',
-    '  ssh-agent-proxy token list',
-    '  ssh-agent-proxy token revoke NAME',
-    '  ssh-agent-proxy audit [--tail N]      the newest audit records, readable',
-    '  ssh-agent-proxy setup [--runtime docker-desktop|docker-linux|podman|wsl2] [--token NAME]',
+    ...USAGE.console.map((l) => `  ${l}`),
+    ...USAGE.token.map((l) => `  ${l}`),
+    '  ssh-agent-proxy audit [--tail [N]] [--follow]   the newest audit records, readable',
+    `  ssh-agent-proxy setup [--runtime ${RUNTIMES.join('|')}] [--token NAME]`,
     '                                        the lines to paste into a sandbox',
-    '  ssh-agent-proxy --help | --version',
+    '  ssh-agent-proxy --help | --version | COMMAND --help',
     '',
-    'Options (each also an environment variable and a settings.json key):',
+    'Options (each also an environment variable and a settings.json key; every command takes them):',
     `  --${'config-dir'.padEnd(23)} SSH_AGENT_PROXY_CONFIG_DIR`,
     ...rows,
     '',

@@ -1,17 +1,29 @@
 // `ssh-agent-proxy`: `--console` (the proxy headless, in plain Node or under Electron),
 // and the `token` and `audit` subcommands.
+import { Writable } from 'node:stream';
 import { ReadStream } from 'node:tty';
 import { formatAudit, readAudit } from '../core/approval/audit.js';
 import { ConfigError, loadConfig, type Config } from '../core/config/config.js';
 import { containerSetup } from '../core/config/container-setup.js';
 import { ed25519Impl } from '../core/ssh/ed25519.js';
 import { ListenError } from '../core/http/listener.js';
-import { parseDuration, TokenError, tokenState, TokenStore } from '../core/approval/token-store.js';
-import { auditFiles } from '../log/audit-file.js';
+import {
+  parseDuration,
+  TokenError,
+  tokenId,
+  tokenState,
+  TokenStore,
+} from '../core/approval/token-store.js';
+import type { PendingRequest } from '../core/approval/approval-broker.js';
+import { auditFiles, auditPath } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
-import { parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
-import { startConfiguredProxy } from './start.js';
+import { commandUsage, parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
+import { followAudit } from './audit-follow.js';
+import { configDirSetting, ensureWritableConfigDir } from './config-dir.js';
+import { startedByNpm, watchParent } from './parent-watch.js';
+import { startConfiguredProxy, WRITTEN_AT_START } from './start.js';
+import { LiveRegion } from './live-region.js';
 import { TerminalPrompter } from './terminal-prompter.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -51,11 +63,12 @@ function tokenCommand(
     if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(k))
       throw new UsageError(`--key ${k}: expected a SHA256: fingerprint (ssh-add -l)`);
   }
+  const expiresInMs = args.expires === undefined ? undefined : parseDuration(args.expires);
   const secret = store.create(args.name, {
     keys: args.keys,
     namespaces: args.namespaces,
     gitOnly: args.gitOnly,
-    ...(args.expires ? { expiresInMs: parseDuration(args.expires) } : {}),
+    ...(expiresInMs !== undefined ? { expiresInMs } : {}),
   });
   process.stderr.write(
     `Created client token "${args.name}". It is shown once; in the sandbox set\n  SSH_AGENT_PROXY_TOKEN=<the line below>\n`,
@@ -64,8 +77,35 @@ function tokenCommand(
   return 0;
 }
 
-async function consoleCommand(config: Config): Promise<number> {
-  const log = consoleLogger(config.configDir, config.logLevel);
+/** A stream for the log's stderr lines: each batch goes above the prompt, which is redrawn. */
+function aboveThePrompt(screen: LiveRegion): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      screen.around(() => process.stderr.write(chunk));
+      done();
+    },
+  });
+}
+
+/** "its token was revoked" (or expired) when that is why a request left the queue. */
+function tokenGone(tokens: TokenStore, r: PendingRequest): string | undefined {
+  const id = r.client.token?.id;
+  if (!id) return undefined;
+  try {
+    const record = tokens.list().find((t) => tokenId(t) === id);
+    const state = record ? tokenState(record, Date.now()) : 'revoked';
+    return state === 'active' ? undefined : `its token was ${state}`;
+  } catch {
+    return undefined; // the token file is unreadable: say nothing we do not know
+  }
+}
+
+async function consoleCommand(config: Config, configSetting: string): Promise<number> {
+  // Before the logger: its file transport would spin on a folder it cannot create.
+  ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
+  // The prompt is redrawn in place at the bottom of stderr; log lines go above it.
+  const screen = new LiveRegion(process.stderr);
+  const log = consoleLogger(config.configDir, config.logLevel, aboveThePrompt(screen));
   let proxy;
   try {
     proxy = await startConfiguredProxy(config, log);
@@ -101,8 +141,9 @@ async function consoleCommand(config: Config): Promise<number> {
     prompter = new TerminalPrompter({
       broker: proxy.broker,
       input: process.stdin,
-      output: process.stderr,
+      screen,
       onInterrupt: () => stop('Ctrl-C'),
+      whyWithdrawn: (r) => tokenGone(proxy.tokens, r),
     });
     prompter.start();
     log.info(
@@ -139,6 +180,84 @@ async function consoleCommand(config: Config): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGHUP', () => stop('SIGHUP'));
+    // A closed terminal fails every later write (EIO): shut down cleanly instead of crashing.
+    let terminalGone = false;
+    process.stderr.on('error', () => {
+      if (!terminalGone) stop('terminal gone');
+      terminalGone = true;
+    });
+    if (startedByNpm(process.env)) watchParent(() => stop('npm exited'));
+  });
+}
+
+/** One line: what was wrong, and where the usage is. */
+function usageError(e: UsageError): number {
+  const help = e.topic
+    ? `ssh-agent-proxy ${e.topic.replace('-', ' ')} --help`
+    : 'ssh-agent-proxy --help';
+  err(`${e.message} (see ${help})`);
+  return 2;
+}
+
+function setupCommand(args: Extract<ParsedArgs, { command: 'setup' }>, config: Config): number {
+  const store = new TokenStore(config.configDir);
+  if (args.token !== null) {
+    // Lines naming a token that cannot sign would only fail later, in the sandbox.
+    const record = store.list().find((t) => t.name === args.token);
+    const state = record ? tokenState(record, Date.now()) : null;
+    if (state !== 'active') {
+      err(
+        `setup --token ${args.token}: ${state ? `that token is ${state}` : 'no token by that name'}; ` +
+          `create one with: ssh-agent-proxy token create ${args.token} (list them with: ssh-agent-proxy token list)`,
+      );
+      return 1;
+    }
+  } else if (store.required) {
+    const names = store.usable().map((t) => t.name);
+    err(
+      `setup: this proxy requires a client token; say which with --token NAME (${names.length ? `active: ${names.join(', ')}` : 'none is active; create one with: ssh-agent-proxy token create NAME'})`,
+    );
+    return 1;
+  }
+  out(
+    containerSetup({
+      runtime: args.runtime,
+      port: config.addr.port,
+      bindHost: config.addr.host,
+      tokenName: args.token,
+    }),
+  );
+  return 0;
+}
+
+async function auditCommand(
+  args: Extract<ParsedArgs, { command: 'audit' }>,
+  config: Config,
+): Promise<number> {
+  // Started before the tail is read, so nothing written in between is missed.
+  const printed = new Set<string>();
+  const follower = args.follow
+    ? followAudit(auditPath(config.configDir), (r) => {
+        if (!printed.has(r.id)) out(formatAudit(r));
+      })
+    : null;
+  const records = readAudit(auditFiles(config.configDir, config.auditKeep), args.tail);
+  if (records.length === 0)
+    out(args.follow ? 'no audit records yet; waiting for new ones' : 'no audit records yet');
+  for (const r of records) {
+    printed.add(r.id);
+    out(formatAudit(r));
+  }
+  if (!follower) return 0;
+  return new Promise((resolve) => {
+    const stop = () => {
+      follower.stop();
+      resolve(0);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.stdout.on('error', stop); // the reader went away (`… | head`)
   });
 }
 
@@ -148,10 +267,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     args = parseCommandLine(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    err(`${e.message}\nTry --help.`);
-    return 2;
+    return usageError(e);
   }
-  if (args.command === 'help') return (out(usage(pkg.version)), 0);
+  if (args.command === 'help')
+    return (out(args.topic ? commandUsage(args.topic) : usage(pkg.version)), 0);
   if (args.command === 'version') return (out(pkg.version), 0);
 
   let config: Config;
@@ -162,33 +281,26 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     err(e.message);
     return 2;
   }
+  const configSetting = configDirSetting(args.flags);
   try {
     switch (args.command) {
       case 'console':
-        return await consoleCommand(config);
+        return await consoleCommand(config, configSetting);
       case 'setup':
-        out(
-          containerSetup({
-            runtime: args.runtime,
-            port: config.addr.port,
-            bindHost: config.addr.host,
-            tokenName: args.token,
-          }),
-        );
-        return 0;
-      case 'audit': {
-        const records = readAudit(auditFiles(config.configDir, config.auditKeep), args.tail);
-        if (records.length === 0) out('no audit records yet');
-        for (const r of records) out(formatAudit(r));
-        return 0;
-      }
+        return setupCommand(args, config);
+      case 'audit':
+        return await auditCommand(args, config);
       case 'token-create':
-      case 'token-list':
       case 'token-revoke':
+        // Before the store writes: it would spin on a folder it cannot create.
+        ensureWritableConfigDir(config.configDir, configSetting, []);
+        return tokenCommand(args, config);
+      case 'token-list':
         return tokenCommand(args, config);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError) return usageError(e);
+    if (e instanceof ConfigError) {
       err(e.message);
       return 2;
     }

@@ -1,14 +1,25 @@
 // Start the proxy the way both shells do (the CLI's --console and the tray): the shim it
 // serves, and the audit log in the config dir (whose newest records seed recent activity).
+// A config dir that cannot be written stops start-up (ConfigError): no proxy runs without
+// its audit log.
 import { readFileSync } from 'node:fs';
 import type { Config } from '../core/config/config.js';
 import type { Logger } from '../core/logger.js';
 import { startProxy, type RunningProxy } from '../core/proxy.js';
 import { readAudit } from '../core/approval/audit.js';
 import { auditFiles, auditFileSink } from '../log/audit-file.js';
+import { ensureWritableConfigDir } from './config-dir.js';
 import { findShim } from './find-shim.js';
 
-export function startConfiguredProxy(config: Config, log: Logger): Promise<RunningProxy> {
+/** The files a running proxy appends to, relative to the config dir. */
+export const WRITTEN_AT_START = ['logs/audit.log', 'logs/console.log'] as const;
+
+export function startConfiguredProxy(
+  config: Config,
+  log: Logger,
+  configSetting = 'SSH_AGENT_PROXY_CONFIG_DIR',
+): Promise<RunningProxy> {
+  ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
   return startProxy({
     config,
     log,

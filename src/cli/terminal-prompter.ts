@@ -1,103 +1,292 @@
-// The approval prompt on a terminal, for `--console`: one request at a time with "1 of N",
-// single keys (y once, a for the grant period, n deny). Keys typed before a prompt shows
-// and for a moment after each answer are dropped, so typing meant for something else
-// cannot approve. Ctrl-C stays "stop the proxy".
+// The approval prompt on a terminal, for `--console`: a faithful view of the broker's queue.
+// One current request (the oldest) with "k of N", a countdown redrawn every second, and the
+// other requests of its group (same client, key and namespace) listed by name before any key
+// answers them together. Whenever a request leaves the queue — answered here, timed out,
+// withdrawn by a client that hung up, revoked — its outcome is written under its summary
+// above the prompt, before the next prompt is drawn.
+//
+// Keys: y allow once, n deny, a allow + grant (covers the listed requests too), and with a
+// group listed Y allow all listed once, N deny all listed. A group answer names exactly the
+// request ids on screen. Keys are ignored (and the prompt says so) for a moment after a
+// prompt appears and after each answer, so typing meant for something else cannot approve;
+// the group keys also after the listed requests change. Escape sequences (arrow keys…) are never answers.
+// Ctrl-C stays "stop the proxy".
 import type { ReadStream } from 'node:tty';
-import type { ApprovalBroker, PendingRequest, Prompter } from '../core/approval/approval-broker.js';
+import {
+  realClock,
+  type Answer,
+  type ApprovalBroker,
+  type Clock,
+  type PendingRequest,
+  type Prompter,
+} from '../core/approval/approval-broker.js';
 import { headline, requestLines } from '../core/approval/request-view.js';
+import { LiveRegion, type ScreenStream } from './live-region.js';
 
 export const ARM_DELAY_MS = 500;
+/** How long "(key ignored — wait a moment)" stays, at least. */
+const IGNORED_NOTE_MS = 2_000;
+/** Group subjects listed by name; the keys answer only what is listed. */
+export const MAX_LISTED = 10;
+/** A request that leaves this close to its deadline was timed out by the broker. */
+const DEADLINE_SLACK_MS = 50;
 
 export interface TerminalPrompterOptions {
   broker: ApprovalBroker;
   input: ReadStream;
-  output: NodeJS.WritableStream;
+  /** Where the prompt is drawn: a region shared with the log, or else a stream to draw on. */
+  screen?: LiveRegion;
+  output?: ScreenStream;
   onInterrupt: () => void;
+  /** Time and timers; `now` alone replaces only the time (timers stay real). */
+  clock?: Clock;
   now?: () => number;
+  /** Why a request left the queue when no answer here and no deadline explains it, if known. */
+  whyWithdrawn?: (r: PendingRequest) => string | undefined;
 }
 
+type Action = 'once' | 'grant' | 'deny' | 'all-once' | 'all-deny';
+const KEYS: Record<string, Action> = {
+  y: 'once',
+  n: 'deny',
+  a: 'grant',
+  A: 'grant',
+  Y: 'all-once',
+  N: 'all-deny',
+};
+
 export class TerminalPrompter implements Prompter {
-  private current: PendingRequest | undefined;
+  private queue: readonly PendingRequest[] = [];
+  private currentId: string | undefined;
+  /** The ids a group key answers: the current request and the subjects listed under it. */
+  private listed: string[] = [];
+  /** Keys count from here on: set when the current request changes and after each answer. */
   private armedAt = Infinity;
+  /** Keys that answer the listed requests (a, Y, N) also wait after the list changes. */
+  private groupArmedAt = Infinity;
+  private ignoredNoteUntil = 0;
+  /** While broker.answer runs: the outcome to print for each id it may settle. */
+  private answering = new Map<string, string>();
+  private escape: 'none' | 'esc' | 'csi' | 'ss3' = 'none';
+  private cancelTick: (() => void) | undefined;
   private detach: (() => void) | undefined;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly onData = (chunk: Buffer) => {
-    for (const byte of chunk) this.key(byte);
+    for (const byte of chunk) this.byte(byte);
   };
 
+  private readonly screen: LiveRegion;
+
   constructor(private readonly o: TerminalPrompterOptions) {
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? (o.now ? { now: o.now, setTimer: realClock.setTimer } : realClock);
+    if (o.screen) this.screen = o.screen;
+    else if (o.output) this.screen = new LiveRegion(o.output);
+    else throw new Error('TerminalPrompter needs a screen or an output stream');
   }
 
   start(): void {
     this.o.input.setRawMode(true);
     this.o.input.on('data', this.onData);
     this.o.input.resume();
-    this.detach = this.o.broker.attach(this);
+    const offResize = this.screen.onResize(() => this.draw());
+    const offBroker = this.o.broker.attach(this);
+    this.detach = () => {
+      offBroker();
+      offResize();
+    };
   }
 
+  /** Stop for shutdown: requests still waiting are about to be denied; say so, clear timers. */
   stop(): void {
     this.detach?.();
+    this.detach = undefined;
+    this.cancelTick?.();
+    this.cancelTick = undefined;
     this.o.input.off('data', this.onData);
     if (this.o.input.isTTY) this.o.input.setRawMode(false);
     this.o.input.pause();
+    const history = this.queue.flatMap((r) =>
+      this.record(r, 'denied: the proxy is stopping (shutting-down)'),
+    );
+    this.queue = [];
+    this.currentId = undefined;
+    this.screen.render(history, []);
+  }
+
+  get current(): PendingRequest | undefined {
+    return this.queue.find((r) => r.id === this.currentId);
   }
 
   update(queue: readonly PendingRequest[]): void {
-    const head = queue[0];
-    if (head?.id === this.current?.id) {
-      if (head && queue.length > 1) this.write(`  (${queue.length} requests waiting)\n`);
-      return;
+    const now = this.clock.now();
+    const present = new Set(queue.map((r) => r.id));
+    const history = this.queue
+      .filter((r) => !present.has(r.id))
+      .flatMap((r) => this.record(r, this.outcomeOf(r, now)));
+    this.queue = queue;
+    const current = this.current ?? queue[0];
+    const listed = current ? this.listFor(current) : [];
+    // What the keys would answer changed: they wait again before they count. Only the
+    // group keys wait when only the list changed, so a client that keeps changing its
+    // list cannot keep y and n from answering the request on screen.
+    if (current?.id !== this.currentId) {
+      this.armedAt = now + ARM_DELAY_MS;
+      this.groupArmedAt = this.armedAt;
+      this.ignoredNoteUntil = 0;
+    } else if (listed.join() !== this.listed.join()) {
+      this.groupArmedAt = now + ARM_DELAY_MS;
     }
-    this.current = head;
-    if (!head) return;
-    this.armedAt = this.now() + ARM_DELAY_MS;
-    this.render(head, queue);
+    this.currentId = current?.id;
+    this.listed = listed;
+    this.draw(history);
   }
 
-  private write(text: string): void {
-    this.o.output.write(text);
+  /** The current request and the group subjects listed under it: as many as fit. */
+  private listFor(current: PendingRequest): string[] {
+    const subjects = this.queue.filter((q) => q.group === current.group && q.id !== current.id);
+    // blank, header, headline, details, countdown, "also waiting", "…more", two key lines, note
+    const fixed = 9 + requestLines(current).length;
+    const fit = Math.max(0, Math.min(MAX_LISTED, this.screen.maxRows - fixed));
+    return [current.id, ...subjects.slice(0, fit).map((q) => q.id)];
   }
 
-  private render(r: PendingRequest, queue: readonly PendingRequest[]): void {
-    const minutes = Math.round(this.o.broker.grantMs / 60_000);
-    const secs = Math.max(0, Math.round((r.deadline - this.now()) / 1000));
-    const same = queue.filter((q) => q.group === r.group && q.id !== r.id);
+  private outcomeOf(r: PendingRequest, now: number): string {
+    const answered = this.answering.get(r.id);
+    if (answered) return answered;
+    if (now >= r.deadline - DEADLINE_SLACK_MS) return 'timed out: denied (nobody answered in time)';
+    const why = this.o.whyWithdrawn?.(r);
+    return `withdrawn: ${why ?? 'the client hung up, or it was answered elsewhere'}`;
+  }
+
+  /** A request that left the queue, and what became of it: two lines that stay on screen. */
+  private record(r: PendingRequest, outcome: string): string[] {
+    return [`  · ${headline(r.description)} — from ${r.client.name}`, `    → ${outcome}`];
+  }
+
+  private minutes(): number {
+    return Math.round(this.o.broker.grantMs / 60_000);
+  }
+
+  private block(now: number): string[] {
+    const r = this.current;
+    if (!r) return [];
+    // Appending to a plain terminal cannot tick: it says when instead of how long.
+    const expires = this.screen.interactive
+      ? `Expires in ${Math.max(0, Math.ceil((r.deadline - now) / 1000))} s`
+      : `Expires at ${new Date(r.deadline).toTimeString().slice(0, 8)}`;
     const lines = [
       '',
-      `━━ Approve signature? (1 of ${queue.length}) ━━`,
+      `━━ Approve signature? (${this.queue.indexOf(r) + 1} of ${this.queue.length}) ━━`,
       `  ${headline(r.description)}`,
       ...requestLines(r).map((l) => `  ${l.label.padEnd(11)} ${l.value}`),
-      `  Expires in ${secs} s (denied if unanswered)`,
+      `  ${expires} (denied if unanswered)`,
     ];
-    if (same.length > 0) {
-      const subjects = same.slice(0, 5).map((q) => `    · ${headline(q.description)}`);
-      lines.push(`  Also waiting from this client with this key (${same.length}):`, ...subjects);
-      if (same.length > 5) lines.push(`    · …and ${same.length - 5} more`);
-      lines.push(`  [a] allows these too, for ${minutes} min`);
+    const subjects = this.listed.slice(1).map((id) => this.queue.find((q) => q.id === id)!);
+    const more = this.queue.filter((q) => q.group === r.group).length - this.listed.length;
+    if (subjects.length > 0) {
+      lines.push(
+        `  Also waiting from this client with this key and namespace (${subjects.length + more}):`,
+        ...subjects.map((q) => `    · ${headline(q.description)}`),
+      );
+      if (more > 0)
+        lines.push(`    · …and ${more} more, not answered by the keys below (shown next)`);
     }
     lines.push(
-      `  [y] allow once   [a] allow for ${minutes} min (this client, key, namespace)   [n] deny`,
-      '',
+      `  [y] allow once   [a] allow for ${this.minutes()} min (this client, key, namespace)   [n] deny`,
     );
-    this.write(lines.join('\n'));
+    if (subjects.length > 0) {
+      const n = this.listed.length;
+      lines.push(`  [Y] allow these ${n} once   [N] deny these ${n}   ([a] allows these ${n} too)`);
+    }
+    if (now < this.ignoredNoteUntil) lines.push('  (key ignored — wait a moment)');
+    return lines;
   }
 
-  private key(byte: number): void {
-    if (byte === 0x03) return this.o.onInterrupt(); // Ctrl-C
+  private draw(history: readonly string[] = []): void {
+    const now = this.clock.now();
+    this.screen.render(history, this.block(now));
+    this.scheduleTick(now);
+  }
+
+  /** Redraw when the seconds shown change (and when the ignored-key note expires). */
+  private scheduleTick(now: number): void {
+    this.cancelTick?.();
+    this.cancelTick = undefined;
     const r = this.current;
-    if (!r || this.now() < this.armedAt) return; // typed before the prompt, or too soon after
-    const ch = String.fromCharCode(byte).toLowerCase();
-    const answer =
-      ch === 'y' ? 'allow-once' : ch === 'a' ? 'allow-for-grant' : ch === 'n' ? 'deny' : null;
-    if (!answer) return;
-    this.armedAt = this.now() + ARM_DELAY_MS;
+    if (!r || !this.screen.interactive) return;
+    const left = r.deadline - now;
+    if (left <= 0) return; // the broker times it out and updates the queue
+    const untilSecondChanges = left % 1000 || 1000;
+    const untilNoteGoes = this.ignoredNoteUntil > now ? this.ignoredNoteUntil - now : Infinity;
+    this.cancelTick = this.clock.setTimer(
+      () => {
+        this.cancelTick = undefined;
+        this.draw();
+      },
+      Math.min(untilSecondChanges, untilNoteGoes),
+    );
+  }
+
+  private byte(b: number): void {
+    if (b === 0x03) return this.o.onInterrupt(); // Ctrl-C
+    // Skip escape sequences whole: ESC [ A (arrow up) must not read as "A".
+    if (this.escape === 'esc') {
+      this.escape = b === 0x5b ? 'csi' : b === 0x4f ? 'ss3' : 'none';
+      return;
+    }
+    if (this.escape === 'csi') {
+      if (b >= 0x40 && b <= 0x7e) this.escape = 'none';
+      return;
+    }
+    if (this.escape === 'ss3') {
+      this.escape = 'none';
+      return;
+    }
+    if (b === 0x1b) {
+      this.escape = 'esc';
+      return;
+    }
+    const action = KEYS[String.fromCharCode(b)];
+    if (action) this.key(action);
+  }
+
+  private key(action: Action): void {
+    const r = this.current;
+    if (!r) return; // typed with no prompt on screen
+    const now = this.clock.now();
+    const group = action === 'grant' || action === 'all-once' || action === 'all-deny';
+    if ((action === 'all-once' || action === 'all-deny') && this.listed.length < 2) return;
+    if (now < this.armedAt || (group && now < this.groupArmedAt)) {
+      this.ignoredNoteUntil = now + IGNORED_NOTE_MS;
+      this.draw();
+      return;
+    }
+    const ids = group ? [...this.listed] : [r.id];
+    const answer: Answer =
+      action === 'grant'
+        ? 'allow-for-grant'
+        : action === 'once' || action === 'all-once'
+          ? 'allow-once'
+          : 'deny';
     const label =
       answer === 'deny'
         ? 'denied'
         : answer === 'allow-once'
           ? 'allowed once'
-          : 'allowed for the grant period';
-    if (this.o.broker.answer({ id: r.id }, answer)) this.write(`  → ${label}\n`);
+          : `allowed, and granted for ${this.minutes()} min (this client, key, namespace)`;
+    this.answering = new Map(
+      ids.map((id) => [
+        id,
+        answer === 'allow-for-grant' && id !== r.id ? 'allowed (with that grant)' : label,
+      ]),
+    );
+    this.armedAt = now + ARM_DELAY_MS;
+    this.groupArmedAt = this.armedAt;
+    try {
+      // The broker calls update() before it returns; the outcomes come out there.
+      this.o.broker.answer(ids.length === 1 ? { id: r.id } : { ids }, answer);
+    } finally {
+      this.answering.clear();
+    }
   }
 }

@@ -12,34 +12,17 @@ import { before, describe, it } from 'node:test';
 import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
 import { TokenStore } from '../../src/core/approval/token-store.js';
 import type { Logger } from '../../src/core/logger.js';
-import { commitObject, createToken } from '../helpers/fixtures.js';
-import {
-  makeKey,
-  run,
-  startAgent,
-  tempDir,
-  waitFor,
-  type Agent,
-  type TestKey,
-} from '../helpers/openssh.js';
+import { commitObject, createToken, relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
+import { run, tempDir, waitFor, type TestKey } from '../helpers/openssh.js';
 import { CLI, http, startTestProxy } from '../helpers/proxy.js';
-import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
+import type { RecordingRelay } from '../helpers/recording-relay.js';
 
-const SIGN_REQUEST = 13;
-let dir: string;
-let agent: Agent;
 let k1: TestKey;
 let k2: TestKey;
 let relay: RecordingRelay;
 
 before(async () => {
-  dir = tempDir();
-  agent = await startAgent(dir);
-  k1 = await makeKey(dir, 'ed25519', 'k1');
-  k2 = await makeKey(dir, 'ecdsa256', 'k2');
-  await agent.add(k1);
-  await agent.add(k2);
-  relay = await startRecordingRelay(dir, agent.sock);
+  ({ key: k1, key2: k2, relay } = await relayedAgent(['k1', 'k2']));
 });
 
 class HeldPrompter {

@@ -10,6 +10,7 @@ import {
   type TestKey,
 } from './openssh.js';
 import { CLI } from './proxy.js';
+import { startRecordingRelay, type RecordingRelay } from './recording-relay.js';
 
 export interface AgentWithKey {
   dir: string;
@@ -28,6 +29,26 @@ export async function agentWithKey(
   await agent.add(key);
   return { dir, agent, key };
 }
+
+export interface RelayedAgent extends AgentWithKey {
+  /** A second key (ECDSA P-256) in the same agent. */
+  key2: TestKey;
+  /** In front of the agent: counts every message that reaches it, by type. */
+  relay: RecordingRelay;
+}
+
+/** A real agent holding an Ed25519 and an ECDSA key, behind a recording relay. */
+export async function relayedAgent(
+  names: [string, string] = ['main', 'second'],
+): Promise<RelayedAgent> {
+  const { dir, agent, key } = await agentWithKey('ed25519', names[0]);
+  const key2 = await makeKey(dir, 'ecdsa256', names[1]);
+  await agent.add(key2);
+  return { dir, agent, key, key2, relay: await startRecordingRelay(dir, agent.sock) };
+}
+
+/** The agent message type a signature is asked for with (the relay counts these). */
+export const SIGN_REQUEST = 13;
 
 export interface CommitOptions {
   author?: string;

@@ -14,35 +14,18 @@ import { auditFileSink, auditPath } from '../../src/log/audit-file.js';
 import { startConfiguredProxy } from '../../src/cli/start.js';
 import { loadConfig } from '../../src/core/config/config.js';
 import { silentLogger } from '../../src/core/logger.js';
-import {
-  makeKey,
-  onCleanup,
-  run,
-  startAgent,
-  tempDir,
-  waitFor,
-  type Agent,
-  type TestKey,
-} from '../helpers/openssh.js';
+import { onCleanup, run, tempDir, waitFor, type TestKey } from '../helpers/openssh.js';
 import { http, SHIM, startTestProxy, type TestProxy, CLI } from '../helpers/proxy.js';
-import { createToken } from '../helpers/fixtures.js';
-import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
+import { createToken, relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
+import type { RecordingRelay } from '../helpers/recording-relay.js';
 
-const SIGN_REQUEST = 13;
 let dir: string;
-let agent: Agent;
 let key: TestKey;
 let key2: TestKey;
 let relay: RecordingRelay;
 
 before(async () => {
-  dir = tempDir();
-  agent = await startAgent(dir);
-  key = await makeKey(dir, 'ed25519', 'main');
-  key2 = await makeKey(dir, 'ecdsa256', 'second');
-  await agent.add(key);
-  await agent.add(key2);
-  relay = await startRecordingRelay(dir, agent.sock);
+  ({ dir, key, key2, relay } = await relayedAgent());
 });
 
 /** Answers like a person would: sees the queue, picks an answer. */

@@ -1,13 +1,21 @@
-// The terminal prompter through a real pseudo-terminal: `script` gives `--console` a pty,
-// this test types into it and reads the screen, like a person at a terminal.
+// The terminal prompter through a real pseudo-terminal: `--console` runs in a tmux pane of
+// 120×50, requests arrive over real HTTP from this test, keys are typed with send-keys and
+// every assertion reads what tmux shows on screen (capture-pane), like a person would.
+// Waiting is always polling the screen for an expected text, bounded by a deadline.
+// One rule about timing comes from the prompter itself: keys count only ARM_DELAY_MS after
+// what they answer was drawn. Having *seen* a state, waiting that long before a key is
+// enough by causality (the prompter drew it before we saw it); keys meant to arrive too
+// early cannot be timed from outside, so those checks retry until one did.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { agentWithKey, commitObject } from '../helpers/fixtures.js';
-import { onCleanup, run, waitFor, type Agent, type TestKey } from '../helpers/openssh.js';
-import { CLI, http } from '../helpers/proxy.js';
+import { ARM_DELAY_MS, MAX_LISTED } from '../../src/cli/terminal-prompter.js';
+import { agentWithKey, commitObject, createToken } from '../helpers/fixtures.js';
+import { onCleanup, run, type Agent, type TestKey } from '../helpers/openssh.js';
+import { CLI, type HttpResult } from '../helpers/proxy.js';
 
 let dir: string;
 let agent: Agent;
@@ -20,101 +28,340 @@ before(async () => {
 const COMMIT = (subject: string) =>
   commitObject(subject, { author: 'Ana <ana@example.test>', parent: null });
 
+const tmux = (socket: string, args: string[]) =>
+  new Promise<string>((resolve, reject) =>
+    execFile('tmux', ['-L', socket, ...args], (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
+  );
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let sessions = 0;
+
 interface Terminal {
-  child: ChildProcessWithoutNullStreams;
-  screen: () => string;
-  type: (keys: string) => void;
   url: string;
+  /** Everything on the pane, scrollback included. */
+  screen(): Promise<string>;
+  /** From the last prompt header down: the live prompt, if one is shown. */
+  prompt(): Promise<string>;
+  keys(...keys: string[]): Promise<void>;
+  /** Poll the screen until `test` holds; returns that screen. */
+  until(test: (screen: string) => boolean, what: string, ms?: number): Promise<string>;
+  /** Wait out the arming delay after a state we have seen, then type. */
+  answer(k: string): Promise<void>;
+  configDir: string;
+  /** The exit code of the proxy, once it has exited. */
+  exitStatus(): Promise<string>;
 }
 
-async function openTerminal(): Promise<Terminal> {
-  const cmd = `${process.execPath} ${CLI} --console`;
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: dir,
-      TERM: 'dumb',
-      SSH_AUTH_SOCK: agent.sock,
-      SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
-      SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg'),
-    },
-  });
-  onCleanup(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  await waitFor(() => /listening on http:\/\/\S+/.test(out), 10_000, 'the proxy in the terminal');
+async function openTerminal(env: Record<string, string> = {}): Promise<Terminal> {
+  const socket = `sap-test-${process.pid}-${sessions++}`;
+  const configDir = join(dir, socket);
+  const vars = {
+    HOME: dir,
+    PATH: process.env.PATH ?? '',
+    SSH_AUTH_SOCK: agent.sock,
+    SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
+    SSH_AGENT_PROXY_CONFIG_DIR: configDir,
+    ...env,
+  };
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  // The shell reports how the proxy ended, on the screen like everything else.
+  const cmd = [
+    'sh',
+    '-c',
+    `env ${Object.entries(vars)
+      .map(([k, v]) => quote(`${k}=${v}`))
+      .join(' ')} ${quote(process.execPath)} ${quote(CLI)} --console; echo "exit status $?"`,
+  ];
+  await tmux(socket, [
+    '-f',
+    '/dev/null',
+    'new-session',
+    '-d',
+    '-s',
+    't',
+    '-x',
+    '120',
+    '-y',
+    '50',
+    ...cmd,
+  ]);
+  onCleanup(() => tmux(socket, ['kill-server']).catch(() => {}));
+  await tmux(socket, ['set-option', '-t', 't', 'remain-on-exit', 'on']);
+  const screen = () => tmux(socket, ['capture-pane', '-p', '-J', '-S', '-', '-t', 't']);
+  const until = async (test: (s: string) => boolean, what: string, ms = 15_000) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const s = await screen();
+      if (test(s)) return s;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
+      await pause(20);
+    }
+  };
+  const s = await until((s) => /listening on http:\/\/\S+/.test(s), 'the proxy in the terminal');
+  const keys = async (...k: string[]) => void (await tmux(socket, ['send-keys', '-t', 't', ...k]));
   return {
-    child,
-    screen: () => out,
-    type: (keys) => child.stdin.write(keys),
-    url: /listening on (http:\/\/\S+)/.exec(out)![1]!.replace(/\s.*$/, ''),
+    url: /listening on (http:\/\/\S+)/.exec(s)![1]!,
+    screen,
+    prompt: async () => live(await screen()),
+    keys,
+    until,
+    answer: async (k: string) => {
+      await pause(ARM_DELAY_MS + 100);
+      await keys(k);
+    },
+    configDir,
+    exitStatus: async () => {
+      const screen = await until((s) => /^exit status \d+$/m.test(s), 'the proxy to exit');
+      return /^exit status (\d+)$/m.exec(screen)![1]!;
+    },
   };
 }
 
-const countOf = (text: string, needle: string) => text.split(needle).length - 1;
+/** POST /sign; the promise settles with the answer. `abort()` hangs up. */
+function sign(url: string, body: Buffer, headers: Record<string, string> = {}) {
+  let hangUp = () => {};
+  const result = new Promise<HttpResult | 'aborted'>((resolve) => {
+    const u = new URL(`${url}/sign`);
+    const req = request(
+      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const b = Buffer.concat(chunks);
+          resolve({ status: res.statusCode!, headers: res.headers, body: b, text: b.toString() });
+        });
+      },
+    );
+    req.on('error', () => resolve('aborted'));
+    hangUp = () => req.destroy();
+    req.end(body);
+  });
+  return { result, abort: () => hangUp() };
+}
+
+const status = async (p: Promise<HttpResult | 'aborted'>) => {
+  const r = await p;
+  if (r === 'aborted') return r;
+  return r.status === 200 ? '200' : `${r.status} ${r.text.split(':')[0]}`;
+};
+
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+/** The prompt now on screen (from its header down), or '' when none is. */
+const live = (screen: string) => {
+  const at = screen.lastIndexOf('━━ Approve signature?');
+  return at < 0 || screen.slice(at).includes('\n  · ') ? '' : screen.slice(at);
+};
+const header = (k: number, n: number) => `━━ Approve signature? (${k} of ${n}) ━━`;
 
 describe('terminal prompter in a real pty', () => {
-  it('shows who, what and which key; y/n/a answer; keys typed too early are dropped; Ctrl-C stops', async () => {
+  it('shows who, what and which key; y signs; keys typed before a prompt are dropped; Ctrl-C stops', async () => {
     const t = await openTerminal();
     assert.match(
-      t.screen(),
+      await t.screen(),
       /approval: requests are shown here; answer y \(once\), a \(grant\), n \(deny\)/,
     );
-    // Typed before any prompt exists: must not approve what comes next.
-    t.type('yyy');
-    const first = http(`${t.url}/sign`, { method: 'POST', body: COMMIT('Fix login race') });
-    await waitFor(() => t.screen().includes('Approve signature? (1 of 1)'), 5_000, 'the prompt');
-    const prompt = t.screen().slice(t.screen().lastIndexOf('Approve signature?'));
-    assert.match(prompt, /Sign git commit "Fix login race"/);
-    assert.match(prompt, /Author\s+Ana <ana@example\.test>/);
-    assert.ok(prompt.includes(key.fingerprint), 'the key fingerprint is shown');
-    assert.match(prompt, /From\s+local 127\.0\.0\.1/);
+    await t.keys('y', 'y', 'y'); // before any prompt exists: must not approve what comes next
+    const first = sign(t.url, COMMIT('Fix login race'));
+    await t.until((s) => s.includes(header(1, 1)), 'the prompt');
+    const prompt = await t.prompt();
+    assert.match(prompt, /^ {2}Sign git commit "Fix login race"$/m);
+    assert.match(prompt, /^ {2}Author {6}Ana <ana@example\.test>$/m);
+    assert.match(prompt, /^ {2}From {8}local 127\.0\.0\.1$/m);
+    assert.ok(prompt.includes(`Fingerprint ${key.fingerprint}`), 'the key fingerprint is shown');
+    assert.match(prompt, /^ {2}Expires in \d+ s \(denied if unanswered\)$/m);
     assert.match(
       prompt,
-      /\[y\] allow once {3}\[a\] allow for 10 min \(this client, key, namespace\) {3}\[n\] deny/,
+      /^ {2}\[y\] allow once {3}\[a\] allow for 10 min \(this client, key, namespace\) {3}\[n\] deny$/m,
     );
-    await new Promise((r) => setTimeout(r, 700)); // past the arming delay, as a person reading would be
-    assert.equal(countOf(t.screen(), '→'), 0, 'the early keys were dropped');
-    t.type('y');
-    const r1 = await first;
-    assert.equal(r1.status, 200, r1.text);
-    writeFileSync(join(dir, 'p.sig'), r1.body);
+    assert.equal(count(await t.screen(), '→'), 0, 'the early keys were dropped');
+    await t.answer('y');
+    const r = await first.result;
+    assert.ok(r !== 'aborted' && r.status === 200);
+    writeFileSync(join(dir, 'p.sig'), r.body);
+    const check = await run(
+      'ssh-keygen',
+      ['-Y', 'check-novalidate', '-n', 'git', '-s', join(dir, 'p.sig')],
+      { input: COMMIT('Fix login race') },
+    );
+    assert.equal(check.code, 0, check.stderr);
+    const after = await t.until((s) => s.includes('→ allowed once'), 'the outcome');
+    assert.match(
+      after,
+      / {2}· Sign git commit "Fix login race" — from local 127\.0\.0\.1\n {4}→ allowed once\n/,
+    );
+    assert.equal(await t.prompt(), '', 'no prompt left on screen once nothing waits');
+
+    await t.keys('C-c'); // raw mode: Ctrl-C is a byte; it still stops the proxy cleanly
+    await t.until((s) => /Ctrl-C: shutting down[\s\S]*stopped/.test(s), 'shutdown');
+    assert.equal(await t.exitStatus(), '0');
+  });
+
+  it('"k of N" follows the queue, the group is listed, outcomes come before the next prompt, the countdown runs', async () => {
+    const t = await openTerminal();
+    const a = sign(t.url, COMMIT('First of three'));
+    await t.until((s) => s.includes(header(1, 1)), 'first prompt');
+    const b = sign(t.url, COMMIT('Second of three'));
+    await t.until((s) => s.includes(header(1, 2)), '"1 of 2"');
+    const c = sign(t.url, COMMIT('Third of three'));
+    const three = await t.until((s) => s.includes(header(1, 3)), '"1 of 3"');
+    // One prompt on screen, redrawn in place: no stale "1 of 1", no pile of notices.
+    assert.equal(count(three, 'Approve signature?'), 1, three);
+    const prompt = await t.prompt();
+    assert.match(prompt, /^ {2}Sign git commit "First of three"$/m);
+    assert.match(
+      prompt,
+      /^ {2}Also waiting from this client with this key and namespace \(2\):\n {4}· Sign git commit "Second of three"\n {4}· Sign git commit "Third of three"$/m,
+    );
+    assert.match(
+      prompt,
+      /^ {2}\[Y\] allow these 3 once {3}\[N\] deny these 3 {3}\(\[a\] allows these 3 too\)$/m,
+    );
+
+    // The countdown is live: the number shown goes down.
+    const secs = (s: string) =>
+      Number(/Expires in (\d+) s/.exec(s.slice(s.lastIndexOf('Approve')))![1]);
+    const shown = secs(await t.screen());
+    await t.until((s) => secs(s) < shown, 'the countdown to tick');
+
+    // n answers the current one only; its outcome is under it, above the next prompt.
+    await t.answer('n');
+    assert.equal(await status(a.result), '403 denied-by-user');
+    const next = await t.until(
+      (s) => s.includes(header(1, 2)) && s.includes('→ denied'),
+      'the next prompt',
+    );
+    const outcome = next.indexOf(
+      '  · Sign git commit "First of three" — from local 127.0.0.1\n    → denied\n',
+    );
+    assert.ok(outcome > 0, next);
+    assert.ok(
+      outcome < next.lastIndexOf(header(1, 2)),
+      'the outcome is printed before the next prompt',
+    );
+    assert.equal(count(next, 'Approve signature?'), 1);
+    assert.match(await t.prompt(), /^ {2}Sign git commit "Second of three"$/m);
+
+    // a: this one and the one listed under it, with a grant for what comes later.
+    await t.answer('a');
+    assert.equal(await status(b.result), '200');
+    assert.equal(await status(c.result), '200');
+    const granted = await t.until(
+      (s) => s.includes('→ allowed (with that grant)'),
+      'group outcome',
+    );
+    assert.match(
+      granted,
+      / {2}· Sign git commit "Second of three" — from local 127\.0\.0\.1\n {4}→ allowed, and granted for 10 min \(this client, key, namespace\)\n {2}· Sign git commit "Third of three" — from local 127\.0\.0\.1\n {4}→ allowed \(with that grant\)\n/,
+    );
+    assert.equal(await t.prompt(), '');
+    // The grant covers the next one: no prompt at all.
+    const before = count(await t.screen(), 'Approve signature?');
+    assert.equal(await status(sign(t.url, COMMIT('Under the grant')).result), '200');
+    assert.equal(count(await t.screen(), 'Approve signature?'), before);
+  });
+
+  it('a group key answers exactly the requests listed on screen', async () => {
+    const t = await openTerminal();
+    const total = MAX_LISTED + 2; // the current one, MAX_LISTED listed, one more not listed
+    const pending = [sign(t.url, COMMIT('Group 0'))];
+    await t.until((s) => s.includes(header(1, 1)), 'first prompt');
+    for (let i = 1; i < total; i++) pending.push(sign(t.url, COMMIT(`Group ${i}`)));
+    await t.until((s) => s.includes(header(1, total)), `"1 of ${total}"`);
+    // They arrive in whatever order the network gives: read which ones are listed.
+    const prompt = await t.prompt();
+    const listed = [...prompt.matchAll(/^ {4}· Sign git commit "Group (\d+)"$/gm)].map((m) =>
+      Number(m[1]),
+    );
+    assert.equal(listed.length, MAX_LISTED, prompt);
+    const unlisted = Array.from({ length: total - 1 }, (_, i) => i + 1).filter(
+      (i) => !listed.includes(i),
+    );
+    assert.equal(unlisted.length, 1);
+    assert.match(prompt, /^ {4}· …and 1 more, not answered by the keys below \(shown next\)$/m);
+    await t.answer('Y');
+    for (const i of [0, ...listed]) assert.equal(await status(pending[i]!.result), '200');
+    // The one that was not listed was not answered: it is the prompt now.
+    const next = await t.until((s) => s.includes(header(1, 1)), 'the unlisted request');
+    assert.match(next.slice(next.lastIndexOf('Approve')), new RegExp(`"Group ${unlisted[0]}"`));
+    assert.equal(count(next, '→ allowed once'), MAX_LISTED + 1);
+    await t.answer('n');
+    assert.equal(await status(pending[unlisted[0]!]!.result), '403 denied-by-user');
+  });
+
+  it('a group key too soon after the listed requests change is ignored, and says so', async () => {
+    const t = await openTerminal();
+    // Each try shows a request, then adds one to its group (the list changes, re-arming the
+    // group keys) and types N (deny these 2) at once. A slow machine may deliver n after the delay (then it
+    // denies, honestly, and we try again); we need one try where it arrived in time.
+    for (let attempt = 1; ; attempt++) {
+      const base = sign(t.url, COMMIT(`Base ${attempt}`));
+      await t.until((s) => live(s).includes(`"Base ${attempt}"`), `Base ${attempt} shown`);
+      const outcomesBefore = count(await t.screen(), '→');
+      const joiner = sign(t.url, COMMIT(`Joiner ${attempt}`));
+      await t.until(
+        (s) => live(s).includes(`    · Sign git commit "Joiner ${attempt}"`),
+        `Joiner ${attempt} listed`,
+      );
+      await t.keys('N');
+      const s = await t.until(
+        (s) => live(s).includes('(key ignored — wait a moment)') || count(s, '→') > outcomesBefore,
+        'the key to be ignored or taken',
+      );
+      const taken = count(s, '→') > outcomesBefore;
+      base.abort();
+      joiner.abort();
+      await t.until((s) => live(s) === '' && count(s, '→') >= outcomesBefore + 2, 'a clear screen');
+      if (!taken) {
+        assert.equal(await status(base.result), 'aborted', 'the ignored key answered nothing');
+        break;
+      }
+      assert.ok(attempt < 5, 'the key never arrived within the arming delay');
+    }
+  });
+
+  it('a request that leaves the queue for any reason takes its prompt with it, and says why', async () => {
+    const t = await openTerminal({ SSH_AGENT_PROXY_APPROVAL_TIMEOUT: '5' });
+    // The client hangs up: withdrawn.
+    const gone = sign(t.url, COMMIT('Hung up'));
+    await t.until((s) => s.includes(header(1, 1)), 'prompt');
+    gone.abort();
+    const s1 = await t.until((s) => s.includes('→ withdrawn'), 'withdrawn');
+    assert.match(
+      s1,
+      / {2}· Sign git commit "Hung up" — from local 127\.0\.0\.1\n {4}→ withdrawn: the client hung up/,
+    );
+    assert.equal(await t.prompt(), '', 'its prompt is gone');
+
+    // Nobody answers: timed out.
+    const late = sign(t.url, COMMIT('Nobody answers'));
+    await t.until((s) => live(s).includes('"Nobody answers"'), 'prompt');
+    assert.equal(await status(late.result), '403 timed-out');
+    const s2 = await t.until((s) => s.includes('→ timed out'), 'timed out');
+    assert.match(
+      s2,
+      / {2}· Sign git commit "Nobody answers" — from local 127\.0\.0\.1\n {4}→ timed out: denied/,
+    );
+    assert.equal(await t.prompt(), '');
+
+    // Its token is revoked from another shell while it waits.
+    const token = await createToken(t.configDir, 'box1');
+    const revoked = sign(t.url, COMMIT('Revoked meanwhile'), { Authorization: `Bearer ${token}` });
+    await t.until((s) => live(s).includes('"Revoked meanwhile"'), 'prompt');
+    assert.match(await t.prompt(), /^ {2}From {8}box1 \(token, 127\.0\.0\.1\)$/m);
     assert.equal(
-      (
-        await run('ssh-keygen', ['-Y', 'check-novalidate', '-n', 'git', '-s', join(dir, 'p.sig')], {
-          input: COMMIT('Fix login race'),
-        })
-      ).code,
+      (await run(process.execPath, [CLI, 'token', 'revoke', 'box1', '--config-dir', t.configDir]))
+        .code,
       0,
     );
-
-    // Two at once: "1 of 2"; n denies the first, then the second shows.
-    const a = http(`${t.url}/sign`, { method: 'POST', body: COMMIT('First of two') });
-    await waitFor(() => t.screen().includes('"First of two"'), 5_000, 'first prompt');
-    const b = http(`${t.url}/sign`, { method: 'POST', body: COMMIT('Second of two') });
-    await waitFor(() => t.screen().includes('(2 requests waiting)'), 5_000, 'queue notice');
-    await new Promise((r) => setTimeout(r, 700));
-    t.type('n');
-    assert.equal((await a).status, 403);
-    await waitFor(() => t.screen().includes('"Second of two"'), 5_000, 'second prompt');
-    await new Promise((r) => setTimeout(r, 700));
-    t.type('a');
-    assert.equal((await b).status, 200);
-    // The grant covers the next one: no prompt.
-    const before = countOf(t.screen(), 'Approve signature?');
-    assert.equal(
-      (await http(`${t.url}/sign`, { method: 'POST', body: COMMIT('Under the grant') })).status,
-      200,
+    assert.equal(await status(revoked.result), '401 token-revoked');
+    await t.until(
+      (s) => /"Revoked meanwhile" — from box1\n {4}→ withdrawn: its token was revoked\n/.test(s),
+      'withdrawn on revocation',
     );
-    assert.equal(countOf(t.screen(), 'Approve signature?'), before);
-
-    // Ctrl-C stops the proxy cleanly, even in raw mode.
-    const exited = new Promise<number | null>((r) => t.child.on('exit', (code) => r(code)));
-    t.type('\x03');
-    assert.equal(await exited, 0);
-    assert.match(t.screen(), /Ctrl-C: shutting down/);
+    assert.equal(await t.prompt(), '');
   });
 });

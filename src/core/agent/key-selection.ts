@@ -18,12 +18,21 @@ export function parseKeySpec(text: string, source: string): string {
   return parseRequestedKey(text, source).fingerprint;
 }
 
+// Keys named in full, parsed once: public data, so safe to keep; the shim names the same
+// key on every request. Bounded; cleared when full.
+const parsedKeys = new Map<string, RequestedKey>();
+
 export function parseRequestedKey(text: string, source: string): RequestedKey {
   const t = text.trim();
   if (FP.test(t)) return { fingerprint: t, key: null };
+  const known = parsedKeys.get(t);
+  if (known) return known;
   try {
     const { key } = parseAuthorizedKey(t);
-    return { fingerprint: fingerprint(key.blob), key };
+    const parsed = { fingerprint: fingerprint(key.blob), key };
+    if (parsedKeys.size >= 256) parsedKeys.clear();
+    parsedKeys.set(t, parsed);
+    return parsed;
   } catch {
     throw new ProxyError(
       400,

@@ -149,8 +149,16 @@ export class TokenStore {
     }
   }
 
+  /** When the live set can next change without the file changing: the earliest expiry. */
+  private nextExpiry = Infinity;
+
   private currentLive(): Map<string, string> {
-    return new Map(this.usable().map((t) => [tokenId(t), t.name]));
+    const usable = this.usable();
+    this.nextExpiry = Math.min(
+      Infinity,
+      ...usable.filter((t) => t.expiresAt).map((t) => Date.parse(t.expiresAt!)),
+    );
+    return new Map(usable.map((t) => [tokenId(t), t.name]));
   }
 
   /**
@@ -159,7 +167,10 @@ export class TokenStore {
    */
   refresh(): { id: string; name: string; state: 'revoked' | 'expired' }[] {
     const stamp = this.stamp();
-    if (stamp !== this.loadedStamp) this.reload(stamp);
+    const changed = stamp !== this.loadedStamp;
+    if (changed) this.reload(stamp);
+    // The common case (the file as it was, no expiry due) costs one stat and nothing more.
+    if (!changed && this.now() < this.nextExpiry) return [];
     const before = this.liveIds;
     this.liveIds = this.currentLive();
     return [...before]
