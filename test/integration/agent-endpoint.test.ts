@@ -292,6 +292,19 @@ describe('agent endpoint: the gate before the agent', () => {
     for (const s of [...open, again.socket]) s.destroy();
   });
 
+  it('an upgraded connection is not held to the HTTP header deadline while it waits', async () => {
+    const p = await proxyWith({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_HEADERS_TIMEOUT: '1',
+    });
+    const up = await upgradeAgent(`${p.url}/agent`);
+    // Idle for longer than the header deadline (as while a person reads a prompt).
+    await new Promise((r) => setTimeout(r, 2_500));
+    const answer = await exchange(up.socket, byte(11));
+    assert.equal(answer[0], 12);
+    up.socket.destroy();
+  });
+
   it('garbage, huge and half-sent frames, a flood and a hung agent close that connection; the proxy keeps serving', async () => {
     const lying = await (await import('../helpers/lying-agent.js')).startLyingAgent(dir);
     const p = await proxyWith({
