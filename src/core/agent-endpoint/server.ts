@@ -47,6 +47,8 @@ import { parseUserauth } from './userauth.js';
 const MAX_QUEUED = 8;
 /** Answer bytes a client may leave unread before it is dropped. */
 const MAX_UNREAD = 1 << 20;
+/** How long a closing connection may take to flush its last answers. */
+const LINGER_MS = 2_000;
 
 /** One sign request's outcome, for the audit trail. */
 export interface EndpointRecord {
@@ -135,11 +137,6 @@ export class EndpointConnection {
     if (head.length > 0) this.onData(head);
   }
 
-  /** Whether the upstream agent was dialled by this connection. */
-  get upstreamOpened(): boolean {
-    return this.upstream.opened;
-  }
-
   onClose(fn: () => void): void {
     if (this.closed) fn();
     else this.closeListeners.add(fn);
@@ -165,6 +162,10 @@ export class EndpointConnection {
       return this.close(`refused: ${(err as Error).message}`);
     }
     // A frame begun must arrive in time: a half-sent request cannot hold the connection.
+    if (got.length > 0 && this.frameTimer) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = null;
+    }
     if (this.frames.buffered > 0) {
       this.frameTimer ??= setTimeout(
         () => this.close('a request did not arrive in time'),
@@ -187,10 +188,7 @@ export class EndpointConnection {
       if (this.closed) break;
       this.sock.write(frame(answer));
       if (this.sock.writableLength > MAX_UNREAD) return this.close('the client does not read');
-      if (this.closeAfterAnswer) {
-        this.sock.end();
-        return this.close();
-      }
+      if (this.closeAfterAnswer) return this.endThenClose();
     }
     this.working = false;
     this.maybeFinish();
@@ -200,8 +198,17 @@ export class EndpointConnection {
   private maybeFinish(): void {
     if (!this.ended || this.working || this.queue.length > 0 || this.closed) return;
     if (this.frames.buffered > 0) return this.close('the client ended mid-request');
-    this.sock.end();
-    this.close();
+    this.endThenClose();
+  }
+
+  /** Close once the answers written so far are flushed (bounded: a client may not read). */
+  private endThenClose(): void {
+    const timer = setTimeout(() => this.close(), LINGER_MS);
+    timer.unref();
+    this.sock.end(() => {
+      clearTimeout(timer);
+      this.close();
+    });
   }
 
   private async handle(payload: Buffer): Promise<Buffer> {

@@ -20,11 +20,6 @@ export class UpstreamChannel {
     private readonly timeouts: AgentTimeouts,
   ) {}
 
-  /** Whether the agent was ever dialled (tests and the log). */
-  get opened(): boolean {
-    return this.sock !== null || this.dialing !== null;
-  }
-
   /** Called once when the upstream connection ends unexpectedly (the client's must end too). */
   onClose(fn: () => void): void {
     this.closeListeners.add(fn);
