@@ -58,11 +58,12 @@ export async function startShimBridge(
   url: string,
   token?: string,
   shell = 'dash',
+  at?: string,
 ): Promise<ShimBridge> {
   const { spawn } = await import('node:child_process');
   const { SHIM } = await import('./proxy.js');
   const { waitFor } = await import('./openssh.js');
-  const sock = join(dir, `shim-${Math.random().toString(36).slice(2)}.sock`);
+  const sock = at ?? join(dir, `shim-${Math.random().toString(36).slice(2)}.sock`);
   const child = spawn(shell, [SHIM, 'agent', sock], {
     env: {
       PATH: process.env.PATH,

@@ -622,6 +622,36 @@ describe('agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)
     }
   });
 
+  it('replaces a stale socket, refuses a live one or a file', async () => {
+    const { SHIM } = await import('../helpers/proxy.js');
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const first = await startShimBridge(dir, p.url);
+    const again = (sock: string) =>
+      run('dash', [SHIM, 'agent', sock], {
+        env: { PATH: process.env.PATH, HOME: dir, SSH_AGENT_PROXY_URL: `${p.url}/sign` },
+        timeoutMs: 30_000,
+      });
+    const live = await again(first.sock);
+    assert.equal(live.code, 1);
+    assert.equal(live.stderr, `ssh-agent-proxy-sign: agent: ${first.sock} is in use\n`);
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'keep');
+    const notSock = await again(file);
+    assert.equal(
+      notSock.stderr,
+      `ssh-agent-proxy-sign: agent: ${file} exists and is not a socket\n`,
+    );
+    // Killed without cleaning up: the socket stays, nobody listens; the next bridge takes it.
+    const { execFileSync: ps } = await import('node:child_process');
+    const socatPid = ps('pgrep', ['-f', `UNIX-LISTEN:${first.sock}`], { encoding: 'utf8' }).trim();
+    process.kill(Number(socatPid), 'SIGKILL');
+    await first.stop();
+    const next = await startShimBridge(dir, p.url, undefined, 'dash', first.sock);
+    assert.equal(next.line, `SSH_AUTH_SOCK=${first.sock}; export SSH_AUTH_SOCK`);
+    const r = await sshAdd(next.sock, '-l');
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   it('setup prints the bridge for every runtime', async () => {
     const { containerSetup, RUNTIMES } = await import('../../src/core/config/container-setup.js');
     for (const runtime of RUNTIMES) {
