@@ -39,7 +39,13 @@ export async function startSshd(
   const home = join(dir, name);
   mkdirSync(home, { recursive: true });
   // sshd refuses to start without its privilege-separation directory.
-  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  if (!existsSync('/run/sshd')) {
+    try {
+      mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    } catch {
+      // not root: sshd says itself if it needs the directory
+    }
+  }
   const hostKey = await makeKey(home, 'ed25519', 'host_ed25519');
   const ak = join(home, 'authorized_keys');
   writeFileSync(ak, `${authorizedKeys.join('\n')}\n`);
