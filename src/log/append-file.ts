@@ -1,8 +1,10 @@
 // An append-only log file written off the request path: lines are queued and written in
 // batches by one asynchronous writer, rotated by size (bounded number of old files), and
 // `flush()` resolves once everything queued is on disk, so a clean shutdown loses no line.
-// electron-log's own asynchronous file mode has no flush and reopens the file per batch.
-import { mkdirSync, statSync } from 'node:fs';
+// Batching over a short window means one write (one thread-pool round trip) per window,
+// not per request. electron-log's asynchronous file mode has no flush and reopens the
+// file per batch.
+import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { rotate } from './rotate.js';
@@ -12,6 +14,14 @@ export interface AppendFileOptions {
   keep: number;
   /** Told about a failed write (the lines of that batch are lost, later ones are tried). */
   onError?: (err: Error) => void;
+  /** Gather lines this long before writing them together (0: write at once). */
+  batchMs?: number;
+}
+
+// A process that exits without flushing (an error path) still writes what is queued.
+const open_ = new Set<AppendFile>();
+function writeQueuedAtExit(): void {
+  for (const f of open_) f.writeQueuedSync();
 }
 
 export class AppendFile {
@@ -19,20 +29,48 @@ export class AppendFile {
   private writing: Promise<void> | null = null;
   private handle: FileHandle | null = null;
   private size = 0;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly path: string,
     private readonly opts: AppendFileOptions,
-  ) {}
+  ) {
+    if (open_.size === 0) process.once('exit', writeQueuedAtExit);
+    open_.add(this);
+  }
+
+  /** At exit, synchronously: what is still queued (not what a write has in flight). */
+  writeQueuedSync(): void {
+    if (this.queue.length === 0) return;
+    try {
+      appendFileSync(this.path, this.queue.join(''), { mode: 0o600 });
+      this.queue = [];
+    } catch {
+      // nothing more can be done at exit
+    }
+  }
 
   /** Queue one line (a newline is added); returns at once. */
   write(line: string): void {
     this.queue.push(`${line}\n`);
+    if (this.writing || this.timer) return;
+    if (!this.opts.batchMs) {
+      this.writing = this.drain();
+      return;
+    }
+    this.timer = setTimeout(() => this.startDrain(), this.opts.batchMs);
+    this.timer.unref();
+  }
+
+  private startDrain(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.writing ??= this.drain();
   }
 
   /** Resolves when every line queued so far has been written. */
   async flush(): Promise<void> {
+    if (this.timer) this.startDrain();
     while (this.writing) await this.writing;
   }
 

@@ -5,6 +5,9 @@ import type { AuditRecord, AuditSink } from '../core/approval/audit.js';
 import { AppendFile } from './append-file.js';
 import { rotatedPaths } from './rotate.js';
 
+/** Records of one tenth of a second are written together (flushed at shutdown). */
+export const AUDIT_BATCH_MS = 100;
+
 export function auditPath(configDir: string): string {
   return join(configDir, 'logs', 'audit.log');
 }
@@ -19,7 +22,7 @@ export function auditFileSink(
   configDir: string,
   opts: { maxBytes: number; keep: number; onError?: (err: Error) => void },
 ): AuditSink {
-  const file = new AppendFile(auditPath(configDir), opts);
+  const file = new AppendFile(auditPath(configDir), { batchMs: AUDIT_BATCH_MS, ...opts });
   return {
     write: (rec: AuditRecord) => file.write(JSON.stringify(rec)),
     flush: () => file.close(),

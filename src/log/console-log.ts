@@ -26,6 +26,7 @@ export function consoleLogger(
   const file = new AppendFile(join(configDir, 'logs', 'console.log'), {
     maxBytes: 5 * 1024 * 1024,
     keep: 1,
+    batchMs: 100,
     onError: (err) => stderr.write(`cannot write the log file: ${err.message}\n`),
   });
   let pending: string[] = [];
