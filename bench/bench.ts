@@ -4,7 +4,8 @@
 // floor: the bare /healthz round trip + (a) + one Ed25519 verification with the same key.
 // (c) /sign at 8 concurrent clients against the agent at 8. (d) the shim against
 // `ssh-keygen -Y sign` using the agent. (e) 50 clients with their own tokens signing at
-// at once. All on the real `--console` process. Reports; never gates CI.
+// at once. (f) `ssh … true` through the agent endpoint against the agent socket directly.
+// All on the real `--console` process. Reports; never gates CI.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { Agent as HttpAgent, request } from 'node:http';
@@ -17,6 +18,7 @@ import { TokenStore } from '../src/core/approval/token-store.js';
 import { signFlags, checkSignature } from '../src/core/ssh/signature-check.js';
 import { signedData } from '../src/core/ssh/sshsig.js';
 import { benchShim } from './shim.js';
+import { benchSshLogin } from './ssh-login.js';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'cli.js');
@@ -324,6 +326,16 @@ async function main() {
       rebaseCommits: 200,
       token: clientTokens[1]!,
     });
+    // (f) SSH logins through the agent endpoint (bench/ssh-login.ts).
+    const f = await benchSshLogin({
+      dir,
+      keyFile: join(dir, 'k'),
+      agentSock: sock,
+      proxyUrl: proxy.url,
+      shim: SHIM,
+      token: clientTokens[2]!,
+      logins: Number(process.env.BENCH_LOGINS ?? 4),
+    });
     proxy.child.kill('SIGTERM');
     keepAlive.destroy();
     pool.destroy();
@@ -342,6 +354,7 @@ async function main() {
       `(c)  /sign 8 concurrent clients  ${fmt(c)}   ${(c.perSec / a8.perSec).toFixed(2)}× the agent at 8 direct clients`,
       `(e)  50 token clients at once    ${fmt(e.stats)}   p99 ${(e.stats.p99 / b.p50).toFixed(2)}× the single-client p50; ${e.errors} errors`,
       ...d.lines,
+      ...f.lines,
       '',
       `console process: idle RSS ${idleRss.toFixed(1)} MB, after load ${busyRss.toFixed(1)} MB; spawn → first 200 on /healthz: median ${startMed.toFixed(0)} ms of 5`,
       '',
@@ -352,6 +365,7 @@ async function main() {
       `  ${pass(idleRss <= 50)} idle RSS ≤ 50 MB              ${idleRss.toFixed(1)} MB`,
       `  ${pass(startMed <= 100)} start ≤ 100 ms                ${startMed.toFixed(0)} ms`,
       ...d.targets,
+      ...f.targets,
     ];
     console.log(lines.join('\n'));
   } finally {

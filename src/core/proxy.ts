@@ -2,6 +2,7 @@
 // (the CLI, the Electron main) call startProxy and adapt its events; every decision is
 // made here or below.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server, Socket } from 'node:net';
 import type { Identity } from './agent/agent-client.js';
 import { AgentSigner } from './agent/agent-signer.js';
 import { ApprovalBroker, type Clock, type KeyInfo } from './approval/approval-broker.js';
@@ -35,8 +36,19 @@ import type { SettingsValues } from './config/settings-file.js';
 import { cleanLogger, type Logger } from './logger.js';
 import { isValidNamespace } from './ssh/sshsig.js';
 import { tokenLimits, TokenStore } from './approval/token-store.js';
+import { nameHostFromFiles } from './agent-endpoint/known-hosts-files.js';
+import { listenLocalSocket, LocalSocketError } from './agent-endpoint/local-socket.js';
+import {
+  serveAgentConnection,
+  type EndpointConnection,
+  type EndpointDeps,
+  type EndpointRecord,
+} from './agent-endpoint/server.js';
+import { createUpgradeHandler } from './agent-endpoint/upgrade.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
+/** Agent-endpoint connections one client may hold open at once (ssh uses one per login). */
+export const AGENT_CONNECTIONS_PER_CLIENT = 32;
 /** Requests of one client that may wait for their turn under the rate limit. */
 const RATE_QUEUE = 8;
 const RATE_MAX_WAIT_MS = 30_000;
@@ -314,8 +326,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   ) => {
     if (route !== '/sign') return;
     const d = ctx.decision;
-    // Display-safe once, for the file, recent activity and every listener alike.
-    const rec: AuditRecord = cleanAuditRecord({
+    recordActivity({
       time: new Date().toISOString(),
       id: ctx.id,
       client: ctx.client.name,
@@ -329,6 +340,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       outcome: code,
       ms: Math.round(ms),
     });
+  };
+  /** One record per signature asked for, over /sign or the agent endpoint. */
+  const recordActivity = (raw: AuditRecord) => {
+    // Display-safe once, for the file, recent activity and every listener alike.
+    const rec = cleanAuditRecord(raw);
     try {
       audit.write(rec);
     } catch (err) {
@@ -348,6 +364,74 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
     opts.clock,
   );
+  // The agent endpoint (GET /agent upgraded, and the optional host-local socket): the
+  // same tokens, key limits, broker, grants, rate limits and audit as /sign.
+  const agentConnections = new Set<EndpointConnection>();
+  const endpointDeps: EndpointDeps = {
+    log,
+    broker,
+    upstream: () => {
+      const p = config.agent?.path;
+      if (!p)
+        throw new ProxyError(
+          503,
+          'agent-unreachable',
+          'no SSH agent found: SSH_AUTH_SOCK is unset and no well-known agent socket exists; set SSH_AGENT_PROXY_UPSTREAM',
+        );
+      return p;
+    },
+    timeouts: {
+      connectMs: Math.min(AGENT_CONNECT_TIMEOUT_MS, config.listTimeout),
+      listMs: config.listTimeout,
+      signMs: config.signTimeout,
+    },
+    keyPolicy: (client) => keyPolicy(client.token),
+    stillAuthorized,
+    nameHost: (hostKey) => nameHostFromFiles(config.knownHosts, hostKey),
+    allowForwarded: () => config.agentAllowForwarded,
+    gitOnly: (client) => config.gitOnly || client.token?.gitOnly === true,
+    rateLimit: (clientId, signal) => rateLimiter.admit(clientId, signal),
+    record: (r: EndpointRecord) =>
+      recordActivity({
+        time: new Date().toISOString(),
+        id: r.id,
+        client: r.client.name,
+        remote: r.client.address,
+        key: r.key,
+        namespace: r.scope,
+        what: r.what,
+        decision: r.decision ? (r.decision.allowed ? 'allowed' : 'denied') : 'none',
+        decidedBy: r.decision?.by ?? null,
+        status: r.status,
+        outcome: r.outcome,
+        ms: r.ms,
+      }),
+    frameTimeoutMs: config.bodyTimeout,
+    idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
+  };
+  // Each agent connection may hold an upstream connection: one client cannot take them all.
+  const agentConnectionsOf = new Map<string, number>();
+  const admitAgent = (client: ClientInfo): ProxyError | null =>
+    (agentConnectionsOf.get(client.id) ?? 0) >= AGENT_CONNECTIONS_PER_CLIENT
+      ? new ProxyError(
+          429,
+          'too-many-connections',
+          `this client already has ${AGENT_CONNECTIONS_PER_CLIENT} agent connections open`,
+          { 'Retry-After': '5' },
+        )
+      : null;
+  const serveAgent = (sock: Socket, head: Buffer, client: ClientInfo) => {
+    const conn = serveAgentConnection(sock, head, client, endpointDeps);
+    agentConnections.add(conn);
+    agentConnectionsOf.set(client.id, (agentConnectionsOf.get(client.id) ?? 0) + 1);
+    conn.onClose(() => {
+      agentConnections.delete(conn);
+      const left = (agentConnectionsOf.get(client.id) ?? 1) - 1;
+      if (left > 0) agentConnectionsOf.set(client.id, left);
+      else agentConnectionsOf.delete(client.id);
+    });
+  };
+
   let hosts = new Set<string>();
   const inFlight = new Set<ServerResponse>();
   const handle = createHttpHandler({
@@ -377,7 +461,38 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     headersTimeoutMs: config.headersTimeout,
     maxConnections: config.maxConnections,
     idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
+    upgrade: createUpgradeHandler({
+      log,
+      allowedHosts: () => hosts,
+      authenticate,
+      admit: admitAgent,
+      serve: serveAgent,
+    }),
   });
+  let localSocket: Server | null = null;
+  if (config.agentSocket) {
+    try {
+      localSocket = await listenLocalSocket(config.agentSocket, (sock) =>
+        // Reachable only by the person's own processes (0600 in a 0700 directory).
+        serveAgent(sock, Buffer.alloc(0), {
+          id: 'local-socket',
+          name: 'local socket',
+          address: config.agentSocket!,
+        }),
+      );
+      log.info(`agent socket at ${config.agentSocket} (point SSH_AUTH_SOCK there)`);
+    } catch (err) {
+      listening.close();
+      if (err instanceof LocalSocketError)
+        throw new ConfigError(
+          config.origin.agentSocket === 'default'
+            ? 'SSH_AGENT_PROXY_AGENT_SOCKET'
+            : config.origin.agentSocket,
+          err.message,
+        );
+      throw err;
+    }
+  }
   const refreshHosts = () => {
     const cur = listening.current();
     hosts = allowedHostHeaders(cur.host, cur.port, config.allowedHosts);
@@ -413,7 +528,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       clearInterval(tokenPoll);
       const servers = listening.servers();
       listening.close();
+      localSocket?.close();
       broker.shutdown();
+      for (const c of [...agentConnections]) c.close('the proxy is shutting down');
       for (const s of servers) s.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (inFlight.size > 0 && Date.now() < deadline)

@@ -70,7 +70,34 @@ export type Description =
       size: number;
       sha256: string;
     }
-  | { kind: 'data'; size: number; sha256: string; text: boolean };
+  | { kind: 'data'; size: number; sha256: string; text: boolean }
+  | SshLoginDescription;
+
+/**
+ * An SSH login the agent endpoint is asked to sign (agent-endpoint/describe-login.ts),
+ * from the userauth request in the signed bytes and the connection's verified
+ * session-bind; the host name comes from the person's known_hosts, never from the client.
+ */
+export interface SshLoginDescription {
+  kind: 'ssh-auth';
+  /** The account on the server, as the signed request names it. */
+  user: string;
+  /** The signature algorithm the login uses, e.g. ssh-ed25519 or rsa-sha2-512. */
+  algorithm: string;
+  /**
+   * known: named by known_hosts (`host`); hashed: in known_hosts under a hashed name no
+   * candidate matched; unknown: not in known_hosts; unbound: the client proved no host.
+   */
+  destination: 'known' | 'hashed' | 'unknown' | 'unbound';
+  /** The names known_hosts gives the host key, joined with ", " (null unless known). */
+  host: string | null;
+  /** SHA256 fingerprint of the verified host key (null when unbound). */
+  hostKey: string | null;
+  /** The agent connection was bound as forwarded (an `ssh -A` hop). */
+  forwarded: boolean;
+  size: number;
+  sha256: string;
+}
 
 const LIMIT = {
   name: 80,
@@ -469,7 +496,7 @@ export function describe(bytes: Buffer): Description {
 }
 
 export function isGitObject(d: Description): boolean {
-  return d.kind !== 'data';
+  return d.kind === 'commit' || d.kind === 'tag' || d.kind === 'push-cert';
 }
 
 const short = (id: string) => id.slice(0, 7);
@@ -498,5 +525,21 @@ export function summarize(d: Description): string {
       );
     case 'data':
       return `${d.size} bytes of ${d.text ? 'text' : 'data'} (sha256 ${d.sha256.slice(0, 16)}…)`;
+    case 'ssh-auth':
+      return sshLoginText(d);
   }
+}
+
+/** "SSH login as git to github.com (host key SHA256:…)": the prompt's headline and the audit's what. */
+export function sshLoginText(d: SshLoginDescription): string {
+  const key = d.hostKey ? ` (host key ${d.hostKey})` : '';
+  const to =
+    d.destination === 'known'
+      ? `${d.host}${key}`
+      : d.destination === 'hashed'
+        ? `a host known_hosts lists under a hashed name${key}`
+        : d.destination === 'unknown'
+          ? `unknown host${key}`
+          : 'an unverified host (the client sent no session-bind for this login)';
+  return displayText(`SSH login as ${d.user} to ${to}${d.forwarded ? ', forwarded' : ''}`, 600);
 }

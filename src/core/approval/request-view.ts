@@ -3,7 +3,7 @@
 // value passes through displayText here, whatever its source — the description is
 // already clean, but key comments come raw from the agent and names from clients.
 import type { PendingRequest } from './approval-broker.js';
-import type { Description, Person } from './describe.js';
+import { sshLoginText, type Description, type Person } from './describe.js';
 import { displayText } from '../display-text.js';
 
 export interface ViewLine {
@@ -29,6 +29,8 @@ export function headline(d: Description): string {
       return 'Sign a git push certificate';
     case 'data':
       return `Sign ${d.size} bytes of ${d.text ? 'text' : 'data'}`;
+    case 'ssh-auth':
+      return sshLoginText(d);
   }
 }
 
@@ -70,6 +72,22 @@ export function detailLines(d: Description): ViewLine[] {
       ];
     case 'data':
       return [line('SHA-256', d.sha256)];
+    case 'ssh-auth':
+      return [
+        line('Login', `${d.user} (${d.algorithm})`),
+        line(
+          'Host',
+          d.destination === 'known'
+            ? (d.host ?? '')
+            : d.destination === 'hashed'
+              ? 'in known_hosts under a hashed name'
+              : d.destination === 'unknown'
+                ? 'unknown host (not in known_hosts)'
+                : 'unverified (no session-bind)',
+        ),
+        ...(d.hostKey ? [line('Host key', d.hostKey)] : []),
+        ...(d.forwarded ? [line('Forwarded', 'yes: through an ssh -A hop')] : []),
+      ];
   }
 }
 
@@ -83,6 +101,9 @@ export function requestLines(r: PendingRequest): ViewLine[] {
     ...detailLines(r.description),
     line('Key', `${displayText(r.key.label, 40)}${comment ? ` · ${comment}` : ''}`),
     line('Fingerprint', r.key.fingerprint),
-    line('Namespace', r.namespace),
+    // An SSH login's grant is scoped to its destination, shown as such.
+    r.description.kind === 'ssh-auth'
+      ? line('Grant scope', `this destination (${r.namespace})`)
+      : line('Namespace', r.namespace),
   ];
 }

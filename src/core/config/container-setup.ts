@@ -91,5 +91,23 @@ export function containerSetup(input: SetupInput): string {
     'ssh-agent-proxy-sign allowed-signers "$(git config user.email)"',
     'git config --global gpg.ssh.allowedSignersFile ~/.cache/ssh-agent-proxy-sign/allowed_signers',
     '',
+    ...agentBridgeLines(),
   ].join('\n');
+}
+
+/**
+ * SSH logins (git over ssh://, ssh) through the proxy's agent endpoint. The bridge runs in
+ * the foreground for as long as the sandbox needs it, so it is shown, not started: a pasted
+ * block must end, and must not leave a process behind.
+ */
+function agentBridgeLines(): string[] {
+  const sock = '"$HOME/.cache/ssh-agent-proxy-sign/agent.sock"';
+  return [
+    '# 5. SSH logins (git clone/push over ssh://, ssh) through the proxy, approved on the host',
+    '#    like signatures (needs socat in the sandbox). Keep the bridge running, e.g. in its',
+    "#    own terminal or as the container's background process:",
+    `#      ssh-agent-proxy-sign agent ${sock}`,
+    `export SSH_AUTH_SOCK=${sock}`,
+    '',
+  ];
 }

@@ -43,6 +43,9 @@ export interface Settings {
   maxBodyInFlight: number;
   rateLimit: number;
   rateBurst: number;
+  knownHosts: string[];
+  agentAllowForwarded: boolean;
+  agentSocket: string | null;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -335,6 +338,33 @@ export const SETTINGS: readonly AnySpec[] = [
     describe:
       'Sign requests a client may make at full speed before SSH_AGENT_PROXY_RATE_LIMIT slows it (a 1,000-commit rebase fits).',
     parse: integer(1, 1_000_000),
+  },
+  {
+    key: 'knownHosts',
+    env: 'SSH_AGENT_PROXY_KNOWN_HOSTS',
+    flag: 'known-hosts',
+    default: '~/.ssh/known_hosts',
+    describe:
+      'Comma-separated known_hosts files that name the destination of an SSH login in the prompt and the audit log (hashed entries too); a host key in none of them is shown as "unknown host".',
+    parse: (r) => list(r),
+  },
+  {
+    key: 'agentAllowForwarded',
+    env: 'SSH_AGENT_PROXY_AGENT_ALLOW_FORWARDED',
+    flag: 'agent-allow-forwarded',
+    default: 'false',
+    describe:
+      'Agent endpoint: allow sign requests on connections that ssh bound as forwarded (an `ssh -A` hop onward from the sandbox). Off: refused without a prompt.',
+    parse: boolean,
+  },
+  {
+    key: 'agentSocket',
+    env: 'SSH_AGENT_PROXY_AGENT_SOCKET',
+    flag: 'agent-socket',
+    default: '',
+    describe:
+      'Optional host-local agent socket with the same gate (approval, grants, audit) in front of the upstream agent, for host processes or a VM socket mount: point SSH_AUTH_SOCK at it. Created mode 0600 in a 0700 directory; a stale socket is replaced.',
+    parse: (r) => r.trim() || null,
   },
   {
     key: 'logLevel',

@@ -172,8 +172,31 @@ function single(params: URLSearchParams, name: string): string | undefined {
   return all[0];
 }
 
+/**
+ * Guards 1 and 2, shared with the agent endpoint's upgrade route (agent-endpoint/upgrade.ts):
+ * browsers are never clients (any page could otherwise POST here), and the Host must be
+ * one of ours (DNS rebinding). Throws the ProxyError to answer.
+ */
+export function refuseBrowsersAndForeignHosts(
+  req: IncomingMessage,
+  allowedHosts: ReadonlySet<string>,
+): void {
+  if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
+    throw new ProxyError(403, 'browser-refused', 'requests from web browsers are refused');
+  }
+  const host = req.headers.host;
+  if (!host) throw new ProxyError(400, 'missing-host', 'the request has no Host header');
+  if (!allowedHosts.has(host.toLowerCase())) {
+    throw new ProxyError(
+      421,
+      'bad-host',
+      `Host "${oneLine(host, 80)}" is not accepted (see SSH_AGENT_PROXY_ALLOWED_HOSTS)`,
+    );
+  }
+}
+
 /** The request target as a path on this server: origin-form only, one leading slash. */
-function parseTarget(target: string | undefined): URL {
+export function parseTarget(target: string | undefined): URL {
   const bad = () =>
     new ProxyError(400, 'bad-request-target', 'the request target must be a path such as /sign');
   // Absolute-form (`POST http://evil/sign`), authority-form and `//host/...` name other
@@ -210,20 +233,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     let code = 'ok';
     let charged = 0;
     try {
-      // 1. Browsers are never clients: any page could otherwise POST here.
-      if (req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined) {
-        throw new ProxyError(403, 'browser-refused', 'requests from web browsers are refused');
-      }
-      // 2. Host allow-list (DNS rebinding).
-      const host = req.headers.host;
-      if (!host) throw new ProxyError(400, 'missing-host', 'the request has no Host header');
-      if (!opts.allowedHosts().has(host.toLowerCase())) {
-        throw new ProxyError(
-          421,
-          'bad-host',
-          `Host "${oneLine(host, 80)}" is not accepted (see SSH_AGENT_PROXY_ALLOWED_HOSTS)`,
-        );
-      }
+      refuseBrowsersAndForeignHosts(req, opts.allowedHosts());
       // An expectation we cannot meet (RFC 9110 §10.1.1); HTTP/1.0 ones are ignored.
       const expect = req.httpVersion === '1.1' ? req.headers.expect : undefined;
       if (expect !== undefined && !CONTINUE.test(expect)) {

@@ -1,6 +1,6 @@
 // Binding the HTTP server. If the configured address is not available yet (an interface
 // that comes up after login), serve on 127.0.0.1 meanwhile and retry every 10 s.
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { formatHostPort, type ListenAddress } from '../host-port.js';
@@ -19,6 +19,8 @@ export interface ServerLimits {
   idleTimeoutMs: number;
   /** How often to retry the configured address while serving on the fallback. */
   retryMs?: number;
+  /** Requests asking to switch protocols (the agent endpoint's `GET /agent`). */
+  upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 const DEFAULT_LIMITS: ServerLimits = {
@@ -93,6 +95,7 @@ function listenOnce(
     // Any other expectation too: the handler refuses it (417) with a one-line body.
     server.on('checkExpectation', handler);
     server.on('clientError', answerClientError);
+    if (limits.upgrade) server.on('upgrade', limits.upgrade);
     server.maxConnections = limits.maxConnections;
     server.setTimeout(limits.idleTimeoutMs, (sock) => sock.destroy());
     server.once('error', reject);
