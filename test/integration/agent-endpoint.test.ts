@@ -111,6 +111,18 @@ describe('agent endpoint: SSH login through the proxy', () => {
     );
   });
 
+  it('a git-only token logs in nowhere: a login is no git object', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const before = relay.count(13);
+    const token = p.proxy.tokens.create('gitonly-login', { gitOnly: true });
+    const bridge = await startShimBridge(dir, p.url, token);
+    const r = await ssh(bridge.sock);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Permission denied \(publickey\)/);
+    assert.equal(relay.count(13), before, 'the agent was never asked to sign');
+    assert.ok(p.audit.some((a) => a.outcome === 'not-a-git-object'));
+  });
+
   it('a person is asked: the prompt names user, host and host key; denial → Permission denied (publickey)', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
     const seen: PendingRequest[] = [];
@@ -780,7 +792,7 @@ describe('agent endpoint: sign requests that must not get through', () => {
     assert.equal(p.audit.at(-1)?.outcome, 'hung-up');
   });
 
-  it('opaque data is shown as size and hash, and refused for a git-only token', async () => {
+  it('opaque data is shown as size and hash; refused for a git-only or namespace-limited token, and SSHSIG data always', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
     const seen: PendingRequest[] = [];
     p.proxy.broker.attach({
@@ -799,7 +811,27 @@ describe('agent endpoint: sign requests that must not get through', () => {
     );
     assert.equal(p.audit.at(-1)?.outcome, 'not-a-git-object');
     g.socket.destroy();
+    // SSHSIG signed data (what ssh-keygen -Y sign asks an agent for) never goes this way:
+    // it would make git and file signatures in any namespace without /sign's checks.
+    const sshsig = Buffer.concat([
+      Buffer.from('SSHSIG'),
+      Buffer.from([0, 0, 0, 3]),
+      Buffer.from('git'),
+    ]);
     const any = p.proxy.tokens.create('anydata');
+    const x = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
+    assert.deepEqual([...(await exchange(x.socket, signRequest(keyA, sshsig)))], [5]);
+    assert.equal(p.audit.at(-1)?.outcome, 'use-sign-endpoint');
+    x.socket.destroy();
+    // A token limited to namespaces signs in those only: opaque data is refused.
+    const limited = p.proxy.tokens.create('gitns', { namespaces: ['git'] });
+    const l = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${limited}` });
+    assert.deepEqual(
+      [...(await exchange(l.socket, signRequest(keyA, Buffer.from('anything'))))],
+      [5],
+    );
+    assert.equal(p.audit.at(-1)?.outcome, 'namespace-not-allowed');
+    l.socket.destroy();
     const a = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
     const ans = await exchange(a.socket, signRequest(keyA, Buffer.from('anything')));
     assert.equal(ans[0], 14);

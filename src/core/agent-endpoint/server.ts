@@ -88,6 +88,8 @@ export interface EndpointDeps {
 }
 
 const failure = () => Buffer.from([SSH_AGENT_FAILURE]);
+/** PROTOCOL.sshsig: the preamble of every signed-data blob. */
+const SSHSIG_MAGIC = Buffer.from('SSHSIG');
 
 /** Serve the agent protocol on `sock` for `client`; `head` is any bytes already read. */
 export function serveAgentConnection(
@@ -266,13 +268,30 @@ export class EndpointConnection {
   }
 
   private subject(req: SignRequest): SignSubject {
+    // A git-only client signs git objects over /sign and nothing here: a login is no git object.
+    if (this.deps.gitOnly(this.client))
+      throw new ProxyError(
+        422,
+        'not-a-git-object',
+        'this client may sign only git objects (over /sign), not SSH logins or other data',
+      );
+    // SSHSIG signed data would let the agent endpoint make file and git signatures in any
+    // namespace, unseen: they go through /sign, which checks the namespace and shows what
+    // is signed.
+    if (req.data.subarray(0, SSHSIG_MAGIC.length).equals(SSHSIG_MAGIC))
+      throw new ProxyError(
+        422,
+        'use-sign-endpoint',
+        'SSHSIG signatures (git, ssh-keygen -Y sign) are made through /sign (the shim), not the agent bridge',
+      );
     const auth = parseUserauth(req.data, req.key.blob, req.key.type);
     if (!auth) {
-      if (this.deps.gitOnly(this.client))
+      // A token limited to namespaces signs in those namespaces only: opaque data is none.
+      if (this.client.token && this.client.token.namespaces.length > 0)
         throw new ProxyError(
-          422,
-          'not-a-git-object',
-          'only SSH logins (and, over /sign, git objects) may be signed for this client',
+          403,
+          'namespace-not-allowed',
+          `the token "${this.client.token.name}" is limited to namespaces; only SSH logins and /sign are open to it`,
         );
       return describeData(req.data);
     }
