@@ -3,6 +3,7 @@
 // huge bodies, a client that never reads, 10,000 bad tokens. The proxy stays up, its
 // memory stays bounded, /healthz keeps answering and a legitimate /sign still works.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -34,9 +35,25 @@ before(async () => {
   port = Number(new URL(proxy.url).port);
 });
 
+/** The proxy's resident memory: /proc on Linux, ps(1) on macOS, Get-Process on Windows. */
 function rssMb(): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proxy.child.pid}/status`, 'utf8'));
-  return Number(m![1]) / 1024;
+  const pid = proxy.child.pid!;
+  if (process.platform === 'linux') {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(m![1]) / 1024;
+  }
+  if (process.platform === 'win32') {
+    const ws = execFileSync(
+      'powershell',
+      ['-NoProfile', '-Command', `(Get-Process -Id ${pid}).WorkingSet64`],
+      { encoding: 'utf8' },
+    );
+    return Number(ws.trim()) / 2 ** 20;
+  }
+  return (
+    Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' }).trim()) /
+    1024
+  );
 }
 
 function open(): Promise<Socket> {

@@ -7,6 +7,7 @@ import { before, describe, it } from 'node:test';
 import { makeKey, startAgent, tempDir, type Agent } from '../helpers/openssh.js';
 import { http, SHIM, startTestProxy } from '../helpers/proxy.js';
 import { readFileSync } from 'node:fs';
+import { needsPrivateAgent } from '../helpers/platform.js';
 
 let agent: Agent;
 let url: string;
@@ -223,7 +224,7 @@ describe('upstream problems', () => {
     );
   });
 
-  it('agent with no keys → 503 no-keys', async () => {
+  it('agent with no keys → 503 no-keys', { skip: needsPrivateAgent }, async () => {
     const dir = tempDir();
     const empty = await startAgent(dir);
     const p = await startTestProxy({ SSH_AGENT_PROXY_UPSTREAM: empty.sock });

@@ -8,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import { agentWithKey, commitObject } from '../helpers/fixtures.js';
 import { onCleanup, run, waitFor, type Agent, type TestKey } from '../helpers/openssh.js';
 import { CLI, http } from '../helpers/proxy.js';
+import { needsUtilLinuxScript } from '../helpers/platform.js';
 
 let dir: string;
 let agent: Agent;
@@ -56,7 +57,7 @@ async function openTerminal(): Promise<Terminal> {
 
 const countOf = (text: string, needle: string) => text.split(needle).length - 1;
 
-describe('terminal prompter in a real pty', () => {
+describe('terminal prompter in a real pty', { skip: needsUtilLinuxScript }, () => {
   it('shows who, what and which key; y/n/a answer; keys typed too early are dropped; Ctrl-C stops', async () => {
     const t = await openTerminal();
     assert.match(
