@@ -1,6 +1,13 @@
 // The shim's two transports, as a sandbox image would have them: a PATH holding only the
 // tools a small image has, with or without bash, with or without curl. /bin/sh is dash here.
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { SHIM } from './proxy.js';
@@ -27,8 +34,8 @@ function which(tool: string): string {
 
 /**
  * The `sh` of a form without bash: dash where there is one. Debian's and Ubuntu's /bin/sh is
- * dash already (the very file); macOS's /bin/sh starts bash, which would take the fast path
- * the form exists to avoid.
+ * dash already (the very file); macOS's /bin/sh (and Fedora's) starts bash, which would take
+ * the fast path the form exists to avoid.
  */
 function shWithoutBash(): string {
   try {
@@ -65,6 +72,13 @@ export function shimForms(dir: string): ShimForm[] {
       );
     }
     let program = SHIM;
+    // The shim's `#!/bin/sh` is read by the kernel, not looked up on PATH: where /bin/sh is
+    // not that sh (macOS: bash), the form without bash gets a copy whose `#!` names it.
+    if (!bash && realpathSync('/bin/sh') !== realpathSync(shWithoutBash())) {
+      program = join(bin, 'ssh-agent-proxy-sign');
+      const text = readFileSync(SHIM, 'utf8').replace(/^#!.*\n/, `#!${shWithoutBash()}\n`);
+      writeFileSync(program, text, { mode: 0o755 });
+    }
     if (bashShebang) {
       program = join(bin, 'ssh-agent-proxy-sign');
       const text = readFileSync(SHIM, 'utf8').replace(/^#!.*\n/, `#!${which('bash')}\n`);
