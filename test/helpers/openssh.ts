@@ -74,7 +74,9 @@ export async function mustRun(
 /** A temp dir removed when the test file ends. */
 export function tempDir(prefix = 'sap-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  // Retries only on EBUSY/EPERM and the like: Windows keeps a killed child's files locked
+  // for a moment after kill() returns. Elsewhere the first attempt is the only one.
+  onCleanup(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   return dir;
 }
 
