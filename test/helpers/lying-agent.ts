@@ -3,10 +3,9 @@
 // It signs honestly with tweetnacl (Ed25519) or node:crypto (RSA) when told to.
 import { generateKeyPairSync, sign as rsaSign, createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { byte, Reader, string, uint32 } from '../../src/core/ssh/wire.js';
-import { onCleanup } from './openssh.js';
+import { localSocketPath, onCleanup } from './openssh.js';
 
 export type Lie =
   | 'honest'
@@ -77,7 +76,7 @@ export async function startLyingAgent(
   const blobs = { ed25519: edBlob, rsa: rsaBlob, sk: skBlob, 'sk-ecdsa': skEcBlob };
 
   const state: LyingAgent = {
-    sock: join(dir, `lying-${process.pid}-${Math.random().toString(36).slice(2)}.sock`),
+    sock: localSocketPath(dir, `lying-${process.pid}-${Math.random().toString(36).slice(2)}.sock`),
     lie: 'honest',
     received: [],
     ed25519Line: `ssh-ed25519 ${edBlob.toString('base64')}`,

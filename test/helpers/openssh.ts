@@ -1,6 +1,7 @@
-// Real OpenSSH peers for tests: a private ssh-agent per test file, keys from ssh-keygen.
+// Real OpenSSH peers for tests: a private ssh-agent per test file (on Windows the OpenSSH
+// agent service, shared), keys from ssh-keygen.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -73,7 +74,9 @@ export async function mustRun(
 /** A temp dir removed when the test file ends. */
 export function tempDir(prefix = 'sap-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  // Retries only on EBUSY/EPERM and the like: Windows keeps a killed child's files locked
+  // for a moment after kill() returns. Elsewhere the first attempt is the only one.
+  onCleanup(() => rmSync(dir, { recursive: true, force: true, maxRetries: 10 }));
   return dir;
 }
 
@@ -90,16 +93,39 @@ export async function waitFor(
 }
 
 export interface Agent {
+  /** SSH_AUTH_SOCK for this agent: a socket file, or on Windows the service's named pipe. */
   sock: string;
   env: NodeJS.ProcessEnv;
+  /** True on Windows: the one OpenSSH agent service, which other test files use at once. */
+  shared: boolean;
   add(key: TestKey): Promise<void>;
   remove(key: TestKey): Promise<void>;
+  /** Every key (private agent); on the shared Windows service, only the keys this handle added. */
   removeAll(): Promise<void>;
   stop(): void;
 }
 
-/** A real `ssh-agent -D` on a socket in `dir`, stopped when the test file ends. */
+/** Where Windows' OpenSSH agent service listens (the service must be running). */
+export const WINDOWS_AGENT_PIPE = '\\\\.\\pipe\\openssh-ssh-agent';
+
+/**
+ * Where a test's own server (relay, lying agent) listens: a socket file in `dir`, or on
+ * Windows a named pipe, the only local endpoint Node's net module listens on there.
+ */
+export function localSocketPath(dir: string, name: string): string {
+  return process.platform === 'win32'
+    ? `\\\\.\\pipe\\sap-test-${process.pid}-${name}`
+    : join(dir, name);
+}
+
+/**
+ * A real ssh-agent for this test file. Linux and macOS: `ssh-agent -D` on a socket in `dir`,
+ * stopped when the test file ends. Windows: the OpenSSH agent service on its pipe, held by
+ * this file alone until it ends (every call returns the same handle: there is no second
+ * agent there), which then removes exactly the keys it added (the service keeps keys).
+ */
 export async function startAgent(dir: string, name = 'agent.sock'): Promise<Agent> {
+  if (process.platform === 'win32') return windowsServiceAgent();
   const sock = join(dir, name);
   const child: ChildProcess = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
   const stop = () => {
@@ -118,10 +144,105 @@ export async function startAgent(dir: string, name = 'agent.sock'): Promise<Agen
   return {
     sock,
     env,
+    shared: false,
     add: async (k) => void (await mustRun('ssh-add', ['-q', k.priv], { env })),
     remove: async (k) => void (await mustRun('ssh-add', ['-q', '-d', k.pub], { env })),
     removeAll: async () => void (await mustRun('ssh-add', ['-q', '-D'], { env })),
     stop,
+  };
+}
+
+/**
+ * The service is one agent for the whole run, and test files run side by side: a file that
+ * signs with "the first key" or counts keys must see only its own. So a test file holds the
+ * agent alone, from its first startAgent to its end, through a lock folder that names its
+ * process (a lock left by a process that died is taken over).
+ */
+const AGENT_LOCK = join(tmpdir(), 'sap-test-windows-agent.lock');
+let windowsAgent: Promise<Agent> | undefined;
+
+async function lockWindowsAgent(): Promise<void> {
+  const owner = join(AGENT_LOCK, 'pid');
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(
+    () => {
+      try {
+        mkdirSync(AGENT_LOCK);
+        writeFileSync(owner, String(process.pid));
+        return true;
+      } catch {
+        const pid = Number(existsSync(owner) ? readFileSync(owner, 'utf8') : NaN);
+        if (Number.isInteger(pid) && !alive(pid))
+          rmSync(AGENT_LOCK, { recursive: true, force: true });
+        return false;
+      }
+    },
+    30 * 60_000,
+    'the Windows agent service (another test file holds it)',
+  );
+  onCleanup(() => rmSync(AGENT_LOCK, { recursive: true, force: true }));
+}
+
+function windowsServiceAgent(): Promise<Agent> {
+  windowsAgent ??= openWindowsServiceAgent();
+  return windowsAgent;
+}
+
+async function openWindowsServiceAgent(): Promise<Agent> {
+  await lockWindowsAgent();
+  const sock = WINDOWS_AGENT_PIPE;
+  const env = { ...process.env, SSH_AUTH_SOCK: sock };
+  const r = await run('ssh-add', ['-l'], { env });
+  if (r.code === 0) {
+    throw new Error(
+      `the OpenSSH agent service already holds keys (${r.stdout.trim().split('\n').length}): the tests need it empty, as on a fresh runner`,
+    );
+  }
+  if (r.code !== 1) {
+    throw new Error(
+      `the OpenSSH agent service does not answer on ${sock} (Start-Service ssh-agent): ${r.stderr.trim()}`,
+    );
+  }
+  // Public key lines this handle added, kept in memory: the test's key files may be gone
+  // by the time the cleanup runs. `ssh-add -d` reads them back from a folder of our own.
+  const added = new Set<string>();
+  const own = mkdtempSync(join(tmpdir(), 'sap-agent-'));
+  const removeLine = async (line: string) => {
+    const pub = join(own, `${Math.random().toString(36).slice(2)}.pub`);
+    writeFileSync(pub, `${line}\n`);
+    await mustRun('ssh-add', ['-q', '-d', pub], { env });
+    added.delete(line);
+  };
+  const removeMine = async () => {
+    for (const line of [...added]) await removeLine(line);
+  };
+  onCleanup(async () => {
+    await removeMine();
+    rmSync(own, { recursive: true, force: true });
+  });
+  return {
+    sock,
+    env,
+    shared: true,
+    add: async (k) => {
+      await mustRun('ssh-add', ['-q', k.priv], { env });
+      added.add(k.line);
+    },
+    remove: async (k) => {
+      await mustRun('ssh-add', ['-q', '-d', k.pub], { env });
+      added.delete(k.line);
+    },
+    removeAll: removeMine,
+    stop: () => {
+      throw new Error('the Windows OpenSSH agent service is shared: a test cannot stop it');
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/core/config/config.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/core/proxy.js';
 import { onCleanup, tempDir, waitFor } from './openssh.js';
+import { windowsSystemEnv } from './platform.js';
 
 export const ROOT = join(__dirname, '..', '..');
 export const SHIM = join(ROOT, 'scripts', 'ssh-agent-proxy-sign');
@@ -108,6 +109,7 @@ export async function spawnConsole(
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
+      ...windowsSystemEnv(),
       SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
       SSH_AGENT_PROXY_APPROVAL: 'allow',
       ...env,

@@ -1,8 +1,7 @@
 // A relay in front of a real agent socket that counts what reaches the agent, by message
 // type: the proof that a denied request never produced a SIGN_REQUEST.
 import { connect, createServer } from 'node:net';
-import { join } from 'node:path';
-import { onCleanup } from './openssh.js';
+import { localSocketPath, onCleanup } from './openssh.js';
 
 export interface RecordingRelay {
   sock: string;
@@ -11,7 +10,7 @@ export interface RecordingRelay {
 }
 
 export async function startRecordingRelay(dir: string, upstream: string): Promise<RecordingRelay> {
-  const sock = join(dir, `relay-${Math.random().toString(36).slice(2)}.sock`);
+  const sock = localSocketPath(dir, `relay-${Math.random().toString(36).slice(2)}.sock`);
   const received: number[] = [];
   const server = createServer((client) => {
     const agent = connect(upstream);

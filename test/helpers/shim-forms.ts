@@ -1,9 +1,17 @@
 // The shim's two transports, as a sandbox image would have them: a PATH holding only the
 // tools a small image has, with or without bash, with or without curl. /bin/sh is dash here.
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { SHIM } from './proxy.js';
+import { needsSymlinks } from './platform.js';
 
 export interface ShimForm {
   /** e.g. "bash, no curl". */
@@ -25,17 +33,33 @@ function which(tool: string): string {
 }
 
 /**
+ * The `sh` of a form without bash: dash where there is one. Debian's and Ubuntu's /bin/sh is
+ * dash already (the very file); macOS's /bin/sh (and Fedora's) starts bash, which would take
+ * the fast path the form exists to avoid.
+ */
+function shWithoutBash(): string {
+  try {
+    return which('dash');
+  } catch {
+    return which('sh');
+  }
+}
+
+/**
  * Four forms: bash and curl (the fast path), bash without curl (the fast path alone), sh
  * without bash (dash + curl: the fallback), and the shim installed with bash as its `#!`
  * (the README's tip: no sh start at all). curl is a wrapper that counts its runs.
  */
 export function shimForms(dir: string): ShimForm[] {
+  // None on Windows: the suites that use them skip there (needsPosixShell), and a `before`
+  // that built them would fail the whole file first.
+  if (needsSymlinks) return [];
   const realCurl = which('curl');
   const make = (name: string, bash: boolean, curl: boolean, bashShebang = false): ShimForm => {
     const bin = join(dir, 'bin-' + name.replace(/\W+/g, '-'));
     mkdirSync(bin, { recursive: true });
     for (const tool of [...BASE_TOOLS, ...(bash ? ['bash'] : [])]) {
-      symlinkSync(which(tool), join(bin, tool));
+      symlinkSync(tool === 'sh' && !bash ? shWithoutBash() : which(tool), join(bin, tool));
     }
     const log = join(bin, 'curl-runs');
     if (curl) {
@@ -48,6 +72,13 @@ export function shimForms(dir: string): ShimForm[] {
       );
     }
     let program = SHIM;
+    // The shim's `#!/bin/sh` is read by the kernel, not looked up on PATH: where /bin/sh is
+    // not that sh (macOS: bash), the form without bash gets a copy whose `#!` names it.
+    if (!bash && realpathSync('/bin/sh') !== realpathSync(shWithoutBash())) {
+      program = join(bin, 'ssh-agent-proxy-sign');
+      const text = readFileSync(SHIM, 'utf8').replace(/^#!.*\n/, `#!${shWithoutBash()}\n`);
+      writeFileSync(program, text, { mode: 0o755 });
+    }
     if (bashShebang) {
       program = join(bin, 'ssh-agent-proxy-sign');
       const text = readFileSync(SHIM, 'utf8').replace(/^#!.*\n/, `#!${which('bash')}\n`);

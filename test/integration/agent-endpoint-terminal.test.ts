@@ -12,6 +12,7 @@ import { agentWithKey } from '../helpers/fixtures.js';
 import { onCleanup, run, waitFor, type Agent, type TestKey } from '../helpers/openssh.js';
 import { CLI } from '../helpers/proxy.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
+import { needsSshdAsRoot } from '../helpers/platform.js';
 
 let dir: string;
 let agent: Agent;
@@ -20,13 +21,14 @@ let sshd: Sshd;
 let knownHosts: string;
 
 before(async () => {
+  if (needsSshdAsRoot) return;
   ({ dir, agent, key } = await agentWithKey('ed25519', 'login-key'));
   sshd = await startSshd(dir, [key.line]);
   knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
 });
 
-describe('SSH login approved in the terminal prompter', () => {
+describe('SSH login approved in the terminal prompter', { skip: needsSshdAsRoot }, () => {
   it('shows user, host and host key; y logs in, n is Permission denied; the audit names the host', async () => {
     const configDir = join(dir, 'cfg');
     const token = new TokenStore(configDir).create('sandbox1', { keys: [key.fingerprint] });

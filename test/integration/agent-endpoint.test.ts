@@ -25,6 +25,7 @@ import {
 import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
+import { needsSshdAsRoot } from '../helpers/platform.js';
 
 let dir: string;
 let agent: Agent;
@@ -38,6 +39,7 @@ let relay: RecordingRelay;
 const MUTATING = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
 
 before(async () => {
+  if (needsSshdAsRoot) return;
   dir = tempDir();
   agent = await startAgent(dir);
   keyA = await makeKey(dir, 'ed25519', 'sandbox-key');
@@ -91,7 +93,7 @@ function sshAdd(sock: string, ...args: string[]) {
   });
 }
 
-describe('agent endpoint: SSH login through the proxy', () => {
+describe('agent endpoint: SSH login through the proxy', { skip: needsSshdAsRoot }, () => {
   it('policy allow + token: ssh logs in; the audit names the destination from known_hosts', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const token = p.proxy.tokens.create('box1', { keys: [keyA.fingerprint] });
@@ -234,7 +236,7 @@ async function stillServing(url: string): Promise<void> {
   assert.equal(s.status, 200, s.text);
 }
 
-describe('agent endpoint: the gate before the agent', () => {
+describe('agent endpoint: the gate before the agent', { skip: needsSshdAsRoot }, () => {
   it('browser, Host, path, method, query, protocol and token guards refuse before anything reaches the agent', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const token = p.proxy.tokens.create('gate');
@@ -389,7 +391,7 @@ describe('agent endpoint: the gate before the agent', () => {
   });
 });
 
-describe('agent endpoint: forwarding', () => {
+describe('agent endpoint: forwarding', { skip: needsSshdAsRoot }, () => {
   let second: Sshd;
   before(async () => {
     second = await startSshd(dir, [keyA.line], 'sshd2');
@@ -466,7 +468,7 @@ async function exchange(sock: import('node:net').Socket, payload: Buffer): Promi
   });
 }
 
-describe('agent endpoint: session-bind and extensions', () => {
+describe('agent endpoint: session-bind and extensions', { skip: needsSshdAsRoot }, () => {
   it('query is answered with what the endpoint handles; a verified bind is relayed on the same upstream connection and its answer passed on', async () => {
     const hostAgent = await startAgent(dir, 'host-agent.sock');
     await hostAgent.add(sshd.hostKey);
@@ -519,7 +521,7 @@ describe('agent endpoint: session-bind and extensions', () => {
   });
 });
 
-describe('agent endpoint: git over ssh://', () => {
+describe('agent endpoint: git over ssh://', { skip: needsSshdAsRoot }, () => {
   it('git clone and git push to a bare repository on the sshd, through the bridge under a token', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const token = p.proxy.tokens.create('gitbox', { keys: [keyA.fingerprint] });
@@ -559,7 +561,7 @@ describe('agent endpoint: git over ssh://', () => {
   });
 });
 
-describe('agent endpoint: host-local socket', () => {
+describe('agent endpoint: host-local socket', { skip: needsSshdAsRoot }, () => {
   it('0600 in a 0700 directory; ssh logs in through it; a stale socket is replaced, a live one or a file is not', async () => {
     const { statSync, mkdirSync, chmodSync } = await import('node:fs');
     const { spawn } = await import('node:child_process');
@@ -615,259 +617,278 @@ function relayGone(): boolean {
   return !/^\S*(sh|bash|dash) \S+ agent-relay$/m.test(ps);
 }
 
-describe('agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)', () => {
-  it('listens 0600, prints the SSH_AUTH_SOCK line, and works under dash and bash', async () => {
-    const { statSync } = await import('node:fs');
-    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
-    const token = p.proxy.tokens.create('shimbox', { keys: [keyA.fingerprint] });
-    for (const shell of ['dash', 'bash']) {
-      const bridge = await startShimBridge(dir, p.url, token, shell);
-      assert.equal(bridge.line, `SSH_AUTH_SOCK=${bridge.sock}; export SSH_AUTH_SOCK`);
-      assert.equal(statSync(bridge.sock).mode & 0o777, 0o600);
-      const r = await ssh(bridge.sock, 'echo', shell);
-      assert.equal(r.code, 0, r.stderr + bridge.stderr());
-      assert.equal(r.stdout.trim(), shell);
-      // A relay that ended normally leaves nothing on the bridge's terminal.
-      await waitFor(() => relayGone(), 5_000, 'the relay to end');
-      assert.equal(bridge.stderr(), '');
-      await bridge.stop();
-    }
-  });
-
-  it('replaces a stale socket, refuses a live one or a file', async () => {
-    const { SHIM } = await import('../helpers/proxy.js');
-    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
-    const first = await startShimBridge(dir, p.url);
-    const again = (sock: string) =>
-      run('dash', [SHIM, 'agent', sock], {
-        env: { PATH: process.env.PATH, HOME: dir, SSH_AGENT_PROXY_URL: `${p.url}/sign` },
-        timeoutMs: 30_000,
-      });
-    const live = await again(first.sock);
-    assert.equal(live.code, 1);
-    assert.equal(live.stderr, `ssh-agent-proxy-sign: agent: ${first.sock} is in use\n`);
-    const file = join(dir, 'plain-file');
-    writeFileSync(file, 'keep');
-    const notSock = await again(file);
-    assert.equal(
-      notSock.stderr,
-      `ssh-agent-proxy-sign: agent: ${file} exists and is not a socket\n`,
-    );
-    // Killed without cleaning up: the socket stays, nobody listens; the next bridge takes it.
-    const { execFileSync: ps } = await import('node:child_process');
-    const socatPid = ps('pgrep', ['-f', `UNIX-LISTEN:${first.sock}`], { encoding: 'utf8' }).trim();
-    process.kill(Number(socatPid), 'SIGKILL');
-    await first.stop();
-    const next = await startShimBridge(dir, p.url, undefined, 'dash', first.sock);
-    assert.equal(next.line, `SSH_AUTH_SOCK=${first.sock}; export SSH_AUTH_SOCK`);
-    const r = await sshAdd(next.sock, '-l');
-    assert.equal(r.code, 0, r.stderr);
-  });
-
-  it('setup prints the bridge for every runtime', async () => {
-    const { containerSetup, RUNTIMES } = await import('../../src/core/config/container-setup.js');
-    for (const runtime of RUNTIMES) {
-      const lines = containerSetup({ runtime, port: 7221, bindHost: '127.0.0.1', tokenName: null });
-      assert.match(
-        lines,
-        /^# +ssh-agent-proxy-sign agent "\$HOME\/\.cache\/ssh-agent-proxy-sign\/agent\.sock"$/m,
-      );
-      assert.match(
-        lines,
-        /^export SSH_AUTH_SOCK="\$HOME\/\.cache\/ssh-agent-proxy-sign\/agent\.sock"$/m,
-      );
-    }
-  });
-
-  it('fails with one clear line when the proxy is unreachable or the token refused', async () => {
-    const { SHIM } = await import('../helpers/proxy.js');
-    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
-    p.proxy.tokens.create('someone');
-    const bridge = (url: string, token?: string) =>
-      run('dash', [SHIM, 'agent', join(dir, 'never.sock')], {
-        env: {
-          PATH: process.env.PATH,
-          HOME: dir,
-          SSH_AGENT_PROXY_URL: `${url}/sign`,
-          ...(token ? { SSH_AGENT_PROXY_TOKEN: token } : {}),
-        },
-        timeoutMs: 30_000,
-      });
-    const refused = await bridge(p.url, 'sap_not-a-real-token');
-    assert.equal(refused.code, 1);
-    assert.match(
-      refused.stderr,
-      /^ssh-agent-proxy-sign: agent: the proxy refused: bad-token: .*\n$/,
-    );
-    assert.equal(refused.stderr.split('\n').length, 2, refused.stderr);
-    const missing = await bridge(p.url);
-    assert.match(
-      missing.stderr,
-      /^ssh-agent-proxy-sign: agent: the proxy refused: token-required: /,
-    );
-    const down = await bridge('http://127.0.0.1:9');
-    assert.equal(down.code, 1);
-    assert.equal(
-      down.stderr,
-      'ssh-agent-proxy-sign: agent: cannot reach ssh-agent-proxy at http://127.0.0.1:9; is it running on the host?\n',
-    );
-    assert.equal(refused.stdout + missing.stdout + down.stdout, '', 'no SSH_AUTH_SOCK line');
-  });
-});
-
-describe('agent endpoint: sign requests that must not get through', () => {
-  const signRequest = (k: TestKey, data: Buffer, flags = 0) =>
-    Buffer.concat([
-      byte(13),
-      string(parseAuthorizedKey(k.line).key.blob),
-      string(data),
-      uint32(flags),
-    ]);
-  const login = (k: TestKey, sid = Buffer.alloc(32, 3)) =>
-    Buffer.concat([
-      string(sid),
-      byte(50),
-      string('git'),
-      string('ssh-connection'),
-      string('publickey'),
-      byte(1),
-      string(k.line.split(' ')[0]!),
-      string(parseAuthorizedKey(k.line).key.blob),
-    ]);
-
-  it('a key outside the token, RSA SHA-1, a revoked token mid-connection: refused before any prompt or agent message', async () => {
-    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
-    const token = p.proxy.tokens.create('narrow', { keys: [keyA.fingerprint] });
-    const up = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${token}` });
-    const signs = relay.count(13);
-    assert.deepEqual([...(await exchange(up.socket, signRequest(keyB, login(keyB))))], [5]);
-    assert.equal(relay.count(13), signs, 'no SIGN_REQUEST for a key the token does not allow');
-    assert.equal(p.audit.at(-1)?.outcome, 'key-not-allowed');
-    // The allowed key signs (policy allow), and the signature is the agent's, verified.
-    const ok = await exchange(up.socket, signRequest(keyA, login(keyA)));
-    assert.equal(ok[0], 14);
-    assert.equal(relay.count(13), signs + 1);
-    // Revoked while connected: the next request is refused and the connection ends.
-    p.proxy.revokeToken('narrow');
-    assert.deepEqual([...(await exchange(up.socket, signRequest(keyA, login(keyA))))], [5]);
-    await closed(up.socket);
-    assert.equal(relay.count(13), signs + 1);
-    assert.equal(p.audit.at(-1)?.outcome, 'token-revoked');
-  });
-
-  it('RSA without a SHA-2 flag is refused; a login without session-bind is shown as unverified; a hang-up withdraws the prompt', async () => {
-    const rsaDir = tempDir();
-    const rsaAgent = await startAgent(rsaDir);
-    const rsa = await makeKey(rsaDir, 'rsa', 'rsa-key');
-    await rsaAgent.add(rsa);
-    const p = await proxyWith({
-      SSH_AGENT_PROXY_APPROVAL: 'prompt',
-      SSH_AGENT_PROXY_UPSTREAM: rsaAgent.sock,
+describe(
+  'agent endpoint: the container-side bridge (ssh-agent-proxy-sign agent)',
+  { skip: needsSshdAsRoot },
+  () => {
+    it('listens 0600, prints the SSH_AUTH_SOCK line, and works under dash and bash', async () => {
+      const { statSync } = await import('node:fs');
+      const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+      const token = p.proxy.tokens.create('shimbox', { keys: [keyA.fingerprint] });
+      for (const shell of ['dash', 'bash']) {
+        const bridge = await startShimBridge(dir, p.url, token, shell);
+        assert.equal(bridge.line, `SSH_AUTH_SOCK=${bridge.sock}; export SSH_AUTH_SOCK`);
+        assert.equal(statSync(bridge.sock).mode & 0o777, 0o600);
+        const r = await ssh(bridge.sock, 'echo', shell);
+        assert.equal(r.code, 0, r.stderr + bridge.stderr());
+        assert.equal(r.stdout.trim(), shell);
+        // A relay that ended normally leaves nothing on the bridge's terminal.
+        await waitFor(() => relayGone(), 5_000, 'the relay to end');
+        assert.equal(bridge.stderr(), '');
+        await bridge.stop();
+      }
     });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update: (q) => q.forEach((r) => seen.some((s) => s.id === r.id) || seen.push(r)),
+
+    it('replaces a stale socket, refuses a live one or a file', async () => {
+      const { SHIM } = await import('../helpers/proxy.js');
+      const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+      const first = await startShimBridge(dir, p.url);
+      const again = (sock: string) =>
+        run('dash', [SHIM, 'agent', sock], {
+          env: { PATH: process.env.PATH, HOME: dir, SSH_AGENT_PROXY_URL: `${p.url}/sign` },
+          timeoutMs: 30_000,
+        });
+      const live = await again(first.sock);
+      assert.equal(live.code, 1);
+      assert.equal(live.stderr, `ssh-agent-proxy-sign: agent: ${first.sock} is in use\n`);
+      const file = join(dir, 'plain-file');
+      writeFileSync(file, 'keep');
+      const notSock = await again(file);
+      assert.equal(
+        notSock.stderr,
+        `ssh-agent-proxy-sign: agent: ${file} exists and is not a socket\n`,
+      );
+      // Killed without cleaning up: the socket stays, nobody listens; the next bridge takes it.
+      const { execFileSync: ps } = await import('node:child_process');
+      const socatPid = ps('pgrep', ['-f', `UNIX-LISTEN:${first.sock}`], {
+        encoding: 'utf8',
+      }).trim();
+      process.kill(Number(socatPid), 'SIGKILL');
+      await first.stop();
+      const next = await startShimBridge(dir, p.url, undefined, 'dash', first.sock);
+      assert.equal(next.line, `SSH_AUTH_SOCK=${first.sock}; export SSH_AUTH_SOCK`);
+      const r = await sshAdd(next.sock, '-l');
+      assert.equal(r.code, 0, r.stderr);
     });
-    const up = await upgradeAgent(`${p.url}/agent`);
-    assert.deepEqual([...(await exchange(up.socket, signRequest(rsa, login(rsa), 0)))], [5]);
-    assert.equal(p.audit.at(-1)?.outcome, 'unsupported-algorithm');
-    assert.equal(seen.length, 0, 'no prompt for SHA-1');
-    // A login without a bound session: asked, and shown as unverified.
-    up.socket.write(
+
+    it('setup prints the bridge for every runtime', async () => {
+      const { containerSetup, RUNTIMES } = await import('../../src/core/config/container-setup.js');
+      for (const runtime of RUNTIMES) {
+        const lines = containerSetup({
+          runtime,
+          port: 7221,
+          bindHost: '127.0.0.1',
+          tokenName: null,
+        });
+        assert.match(
+          lines,
+          /^# +ssh-agent-proxy-sign agent "\$HOME\/\.cache\/ssh-agent-proxy-sign\/agent\.sock"$/m,
+        );
+        assert.match(
+          lines,
+          /^export SSH_AUTH_SOCK="\$HOME\/\.cache\/ssh-agent-proxy-sign\/agent\.sock"$/m,
+        );
+      }
+    });
+
+    it('fails with one clear line when the proxy is unreachable or the token refused', async () => {
+      const { SHIM } = await import('../helpers/proxy.js');
+      const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+      p.proxy.tokens.create('someone');
+      const bridge = (url: string, token?: string) =>
+        run('dash', [SHIM, 'agent', join(dir, 'never.sock')], {
+          env: {
+            PATH: process.env.PATH,
+            HOME: dir,
+            SSH_AGENT_PROXY_URL: `${url}/sign`,
+            ...(token ? { SSH_AGENT_PROXY_TOKEN: token } : {}),
+          },
+          timeoutMs: 30_000,
+        });
+      const refused = await bridge(p.url, 'sap_not-a-real-token');
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.stderr,
+        /^ssh-agent-proxy-sign: agent: the proxy refused: bad-token: .*\n$/,
+      );
+      assert.equal(refused.stderr.split('\n').length, 2, refused.stderr);
+      const missing = await bridge(p.url);
+      assert.match(
+        missing.stderr,
+        /^ssh-agent-proxy-sign: agent: the proxy refused: token-required: /,
+      );
+      const down = await bridge('http://127.0.0.1:9');
+      assert.equal(down.code, 1);
+      assert.equal(
+        down.stderr,
+        'ssh-agent-proxy-sign: agent: cannot reach ssh-agent-proxy at http://127.0.0.1:9; is it running on the host?\n',
+      );
+      assert.equal(refused.stdout + missing.stdout + down.stdout, '', 'no SSH_AUTH_SOCK line');
+    });
+  },
+);
+
+describe(
+  'agent endpoint: sign requests that must not get through',
+  { skip: needsSshdAsRoot },
+  () => {
+    const signRequest = (k: TestKey, data: Buffer, flags = 0) =>
       Buffer.concat([
-        uint32(signRequest(rsa, login(rsa), 4).length),
-        signRequest(rsa, login(rsa), 4),
-      ]),
-    );
-    await waitFor(() => seen.length === 1, 5_000, 'the prompt');
-    assert.equal(
-      headline(seen[0]!.description),
-      'SSH login as git to an unverified host (the client sent no session-bind for this login)',
-    );
-    assert.equal(seen[0]!.namespace, 'ssh:(unverified host)');
-    // The client hangs up: the prompt is withdrawn, nothing is signed.
-    up.socket.destroy();
-    await waitFor(() => p.proxy.broker.queue().length === 0, 5_000, 'the prompt to be withdrawn');
-    await waitFor(() => p.audit.length === 2, 5_000, 'the audit record');
-    assert.equal(p.audit.at(-1)?.outcome, 'hung-up');
-  });
+        byte(13),
+        string(parseAuthorizedKey(k.line).key.blob),
+        string(data),
+        uint32(flags),
+      ]);
+    const login = (k: TestKey, sid = Buffer.alloc(32, 3)) =>
+      Buffer.concat([
+        string(sid),
+        byte(50),
+        string('git'),
+        string('ssh-connection'),
+        string('publickey'),
+        byte(1),
+        string(k.line.split(' ')[0]!),
+        string(parseAuthorizedKey(k.line).key.blob),
+      ]);
 
-  it('opaque data is shown as size and hash; refused for a git-only or namespace-limited token, and SSHSIG data always', async () => {
-    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update: (q) =>
-        q.forEach((r) => {
-          if (seen.some((s) => s.id === r.id)) return;
-          seen.push(r);
-          p.proxy.broker.answer({ id: r.id }, 'allow-once');
-        }),
+    it('a key outside the token, RSA SHA-1, a revoked token mid-connection: refused before any prompt or agent message', async () => {
+      const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+      const token = p.proxy.tokens.create('narrow', { keys: [keyA.fingerprint] });
+      const up = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${token}` });
+      const signs = relay.count(13);
+      assert.deepEqual([...(await exchange(up.socket, signRequest(keyB, login(keyB))))], [5]);
+      assert.equal(relay.count(13), signs, 'no SIGN_REQUEST for a key the token does not allow');
+      assert.equal(p.audit.at(-1)?.outcome, 'key-not-allowed');
+      // The allowed key signs (policy allow), and the signature is the agent's, verified.
+      const ok = await exchange(up.socket, signRequest(keyA, login(keyA)));
+      assert.equal(ok[0], 14);
+      assert.equal(relay.count(13), signs + 1);
+      // Revoked while connected: the next request is refused and the connection ends.
+      p.proxy.revokeToken('narrow');
+      assert.deepEqual([...(await exchange(up.socket, signRequest(keyA, login(keyA))))], [5]);
+      await closed(up.socket);
+      assert.equal(relay.count(13), signs + 1);
+      assert.equal(p.audit.at(-1)?.outcome, 'token-revoked');
     });
-    const gitOnly = p.proxy.tokens.create('gitonly', { gitOnly: true });
-    const g = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${gitOnly}` });
-    assert.deepEqual(
-      [...(await exchange(g.socket, signRequest(keyA, Buffer.from('anything'))))],
-      [5],
-    );
-    assert.equal(p.audit.at(-1)?.outcome, 'not-a-git-object');
-    g.socket.destroy();
-    // SSHSIG signed data (what ssh-keygen -Y sign asks an agent for) never goes this way:
-    // it would make git and file signatures in any namespace without /sign's checks.
-    const sshsig = Buffer.concat([
-      Buffer.from('SSHSIG'),
-      Buffer.from([0, 0, 0, 3]),
-      Buffer.from('git'),
-    ]);
-    const any = p.proxy.tokens.create('anydata');
-    const x = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
-    assert.deepEqual([...(await exchange(x.socket, signRequest(keyA, sshsig)))], [5]);
-    assert.equal(p.audit.at(-1)?.outcome, 'use-sign-endpoint');
-    x.socket.destroy();
-    // A token limited to namespaces signs in those only: opaque data is refused.
-    const limited = p.proxy.tokens.create('gitns', { namespaces: ['git'] });
-    const l = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${limited}` });
-    assert.deepEqual(
-      [...(await exchange(l.socket, signRequest(keyA, Buffer.from('anything'))))],
-      [5],
-    );
-    assert.equal(p.audit.at(-1)?.outcome, 'namespace-not-allowed');
-    l.socket.destroy();
-    const a = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
-    const ans = await exchange(a.socket, signRequest(keyA, Buffer.from('anything')));
-    assert.equal(ans[0], 14);
-    assert.equal(headline(seen.at(-1)!.description), 'Sign 8 bytes of text');
-    a.socket.destroy();
-  });
-});
 
-describe("agent endpoint: the upstream agent's own destination constraints", () => {
-  it('a key added with ssh-add -h logs in to its host through the bridge and nowhere else', async () => {
-    const cdir = tempDir();
-    const constrained = await startAgent(cdir);
-    const other = await startSshd(cdir, [keyA.line], 'sshd-other');
-    const kh = join(cdir, 'known_hosts');
-    writeFileSync(kh, `${sshd.knownHostsLine}\n${other.knownHostsLine}\n`);
-    // ssh-agent refuses a destination-constrained key on a connection that was not bound
-    // to a permitted host: this login works only if the bind reached it on the same
-    // connection as the sign request.
-    await mustRun('ssh-add', ['-q', '-h', `[127.0.0.1]:${sshd.port}`, '-H', kh, keyA.priv], {
-      env: constrained.env,
-    });
-    const p = await proxyWith({
-      SSH_AGENT_PROXY_APPROVAL: 'allow',
-      SSH_AGENT_PROXY_UPSTREAM: constrained.sock,
-      SSH_AGENT_PROXY_KNOWN_HOSTS: kh,
-    });
-    const bridge = await startShimBridge(cdir, p.url);
-    const sshTo = (s: Sshd) =>
-      run('ssh', [...sshArgs(s, kh, bridge.sock), 'echo', 'in'], {
-        env: { PATH: process.env.PATH, HOME: join(cdir, 'home') },
-        timeoutMs: 30_000,
+    it('RSA without a SHA-2 flag is refused; a login without session-bind is shown as unverified; a hang-up withdraws the prompt', async () => {
+      const rsaDir = tempDir();
+      const rsaAgent = await startAgent(rsaDir);
+      const rsa = await makeKey(rsaDir, 'rsa', 'rsa-key');
+      await rsaAgent.add(rsa);
+      const p = await proxyWith({
+        SSH_AGENT_PROXY_APPROVAL: 'prompt',
+        SSH_AGENT_PROXY_UPSTREAM: rsaAgent.sock,
       });
-    const ok = await sshTo(sshd);
-    assert.equal(ok.code, 0, ok.stderr);
-    const refused = await sshTo(other);
-    assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /Permission denied \(publickey\)/);
-  });
-});
+      const seen: PendingRequest[] = [];
+      p.proxy.broker.attach({
+        update: (q) => q.forEach((r) => seen.some((s) => s.id === r.id) || seen.push(r)),
+      });
+      const up = await upgradeAgent(`${p.url}/agent`);
+      assert.deepEqual([...(await exchange(up.socket, signRequest(rsa, login(rsa), 0)))], [5]);
+      assert.equal(p.audit.at(-1)?.outcome, 'unsupported-algorithm');
+      assert.equal(seen.length, 0, 'no prompt for SHA-1');
+      // A login without a bound session: asked, and shown as unverified.
+      up.socket.write(
+        Buffer.concat([
+          uint32(signRequest(rsa, login(rsa), 4).length),
+          signRequest(rsa, login(rsa), 4),
+        ]),
+      );
+      await waitFor(() => seen.length === 1, 5_000, 'the prompt');
+      assert.equal(
+        headline(seen[0]!.description),
+        'SSH login as git to an unverified host (the client sent no session-bind for this login)',
+      );
+      assert.equal(seen[0]!.namespace, 'ssh:(unverified host)');
+      // The client hangs up: the prompt is withdrawn, nothing is signed.
+      up.socket.destroy();
+      await waitFor(() => p.proxy.broker.queue().length === 0, 5_000, 'the prompt to be withdrawn');
+      await waitFor(() => p.audit.length === 2, 5_000, 'the audit record');
+      assert.equal(p.audit.at(-1)?.outcome, 'hung-up');
+    });
+
+    it('opaque data is shown as size and hash; refused for a git-only or namespace-limited token, and SSHSIG data always', async () => {
+      const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
+      const seen: PendingRequest[] = [];
+      p.proxy.broker.attach({
+        update: (q) =>
+          q.forEach((r) => {
+            if (seen.some((s) => s.id === r.id)) return;
+            seen.push(r);
+            p.proxy.broker.answer({ id: r.id }, 'allow-once');
+          }),
+      });
+      const gitOnly = p.proxy.tokens.create('gitonly', { gitOnly: true });
+      const g = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${gitOnly}` });
+      assert.deepEqual(
+        [...(await exchange(g.socket, signRequest(keyA, Buffer.from('anything'))))],
+        [5],
+      );
+      assert.equal(p.audit.at(-1)?.outcome, 'not-a-git-object');
+      g.socket.destroy();
+      // SSHSIG signed data (what ssh-keygen -Y sign asks an agent for) never goes this way:
+      // it would make git and file signatures in any namespace without /sign's checks.
+      const sshsig = Buffer.concat([
+        Buffer.from('SSHSIG'),
+        Buffer.from([0, 0, 0, 3]),
+        Buffer.from('git'),
+      ]);
+      const any = p.proxy.tokens.create('anydata');
+      const x = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
+      assert.deepEqual([...(await exchange(x.socket, signRequest(keyA, sshsig)))], [5]);
+      assert.equal(p.audit.at(-1)?.outcome, 'use-sign-endpoint');
+      x.socket.destroy();
+      // A token limited to namespaces signs in those only: opaque data is refused.
+      const limited = p.proxy.tokens.create('gitns', { namespaces: ['git'] });
+      const l = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${limited}` });
+      assert.deepEqual(
+        [...(await exchange(l.socket, signRequest(keyA, Buffer.from('anything'))))],
+        [5],
+      );
+      assert.equal(p.audit.at(-1)?.outcome, 'namespace-not-allowed');
+      l.socket.destroy();
+      const a = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
+      const ans = await exchange(a.socket, signRequest(keyA, Buffer.from('anything')));
+      assert.equal(ans[0], 14);
+      assert.equal(headline(seen.at(-1)!.description), 'Sign 8 bytes of text');
+      a.socket.destroy();
+    });
+  },
+);
+
+describe(
+  "agent endpoint: the upstream agent's own destination constraints",
+  { skip: needsSshdAsRoot },
+  () => {
+    it('a key added with ssh-add -h logs in to its host through the bridge and nowhere else', async () => {
+      const cdir = tempDir();
+      const constrained = await startAgent(cdir);
+      const other = await startSshd(cdir, [keyA.line], 'sshd-other');
+      const kh = join(cdir, 'known_hosts');
+      writeFileSync(kh, `${sshd.knownHostsLine}\n${other.knownHostsLine}\n`);
+      // ssh-agent refuses a destination-constrained key on a connection that was not bound
+      // to a permitted host: this login works only if the bind reached it on the same
+      // connection as the sign request.
+      await mustRun('ssh-add', ['-q', '-h', `[127.0.0.1]:${sshd.port}`, '-H', kh, keyA.priv], {
+        env: constrained.env,
+      });
+      const p = await proxyWith({
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+        SSH_AGENT_PROXY_UPSTREAM: constrained.sock,
+        SSH_AGENT_PROXY_KNOWN_HOSTS: kh,
+      });
+      const bridge = await startShimBridge(cdir, p.url);
+      const sshTo = (s: Sshd) =>
+        run('ssh', [...sshArgs(s, kh, bridge.sock), 'echo', 'in'], {
+          env: { PATH: process.env.PATH, HOME: join(cdir, 'home') },
+          timeoutMs: 30_000,
+        });
+      const ok = await sshTo(sshd);
+      assert.equal(ok.code, 0, ok.stderr);
+      const refused = await sshTo(other);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Permission denied \(publickey\)/);
+    });
+  },
+);

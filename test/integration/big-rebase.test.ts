@@ -10,6 +10,7 @@ import { before, describe, it } from 'node:test';
 import { agentWithKey, createToken } from '../helpers/fixtures.js';
 import { onCleanup, run, waitFor, type Agent, type TestKey } from '../helpers/openssh.js';
 import { CLI, SHIM, spawnConsole } from '../helpers/proxy.js';
+import { needsPosixShell, needsUtilLinuxScript } from '../helpers/platform.js';
 
 const COMMITS = 1000;
 let dir: string;
@@ -69,52 +70,64 @@ async function rebaseAndCheck(s: Awaited<ReturnType<typeof sandboxRepo>>) {
   assert.equal(bad.length, 0, `every commit is G; not: ${[...new Set(bad)].join(',')}`);
 }
 
-describe('a 1,000-commit rebase never fails on the proxy’s limits', () => {
-  it('policy allow, a client token, default limits: completes, every commit G', async () => {
-    const cfg = join(dir, 'cfg-allow');
-    const token = await createToken(cfg, 'rebaser');
-    const proxy = await spawnConsole({
-      SSH_AUTH_SOCK: agent.sock,
-      SSH_AGENT_PROXY_CONFIG_DIR: cfg,
-      SSH_AGENT_PROXY_APPROVAL: 'allow',
-    });
-    await rebaseAndCheck(await sandboxRepo('allow', proxy.url, token));
-    assert.doesNotMatch(proxy.stderr(), /status=429/, 'no request was refused');
-  });
-
-  it('policy prompt, one `a` on the terminal prompter: the grant carries the whole rebase', async () => {
-    const cfg = join(dir, 'cfg-grant');
-    const token = await createToken(cfg, 'rebaser');
-    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} --console`, '/dev/null'], {
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        TERM: 'dumb',
+describe(
+  'a 1,000-commit rebase never fails on the proxy’s limits',
+  { skip: needsPosixShell },
+  () => {
+    it('policy allow, a client token, default limits: completes, every commit G', async () => {
+      const cfg = join(dir, 'cfg-allow');
+      const token = await createToken(cfg, 'rebaser');
+      const proxy = await spawnConsole({
         SSH_AUTH_SOCK: agent.sock,
-        SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
         SSH_AGENT_PROXY_CONFIG_DIR: cfg,
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+      });
+      await rebaseAndCheck(await sandboxRepo('allow', proxy.url, token));
+      assert.doesNotMatch(proxy.stderr(), /status=429/, 'no request was refused');
+    });
+
+    it(
+      'policy prompt, one `a` on the terminal prompter: the grant carries the whole rebase',
+      { skip: needsUtilLinuxScript },
+      async () => {
+        const cfg = join(dir, 'cfg-grant');
+        const token = await createToken(cfg, 'rebaser');
+        const child = spawn(
+          'script',
+          ['-qfec', `${process.execPath} ${CLI} --console`, '/dev/null'],
+          {
+            env: {
+              PATH: process.env.PATH,
+              HOME: dir,
+              TERM: 'dumb',
+              SSH_AUTH_SOCK: agent.sock,
+              SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
+              SSH_AGENT_PROXY_CONFIG_DIR: cfg,
+            },
+          },
+        );
+        onCleanup(() => {
+          if (child.exitCode === null) child.kill('SIGKILL');
+        });
+        let screen = '';
+        child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
+        await waitFor(() => /listening on http:\/\/\S+/.test(screen), 10_000, 'the proxy');
+        const url = /listening on (http:\/\/\S+)/.exec(screen)![1]!.replace(/\s.*$/, '');
+        const s = await sandboxRepo('grant', url, token);
+        const done = rebaseAndCheck(s);
+        await waitFor(() => screen.includes('Sign git commit'), 30_000, 'the first prompt');
+        // Keys within the arming delay are dropped by design: press `a` until it is taken.
+        const press = setInterval(() => child.stdin.write('a'), 250);
+        try {
+          // The proxy's own log line (on the same terminal) says the first one was signed.
+          await waitFor(() => /POST \/sign .*status=200/.test(screen), 30_000, 'the grant');
+        } finally {
+          clearInterval(press);
+        }
+        await done;
+        const prompts = screen.split('Sign git commit').length - 1;
+        assert.ok(prompts <= 2, `one prompt (drawn at most twice), not one per commit: ${prompts}`);
       },
-    });
-    onCleanup(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let screen = '';
-    child.stdout.on('data', (c: Buffer) => (screen += c.toString()));
-    await waitFor(() => /listening on http:\/\/\S+/.test(screen), 10_000, 'the proxy');
-    const url = /listening on (http:\/\/\S+)/.exec(screen)![1]!.replace(/\s.*$/, '');
-    const s = await sandboxRepo('grant', url, token);
-    const done = rebaseAndCheck(s);
-    await waitFor(() => screen.includes('Sign git commit'), 30_000, 'the first prompt');
-    // Keys within the arming delay are dropped by design: press `a` until it is taken.
-    const press = setInterval(() => child.stdin.write('a'), 250);
-    try {
-      // The proxy's own log line (on the same terminal) says the first one was signed.
-      await waitFor(() => /POST \/sign .*status=200/.test(screen), 30_000, 'the grant');
-    } finally {
-      clearInterval(press);
-    }
-    await done;
-    const prompts = screen.split('Sign git commit').length - 1;
-    assert.ok(prompts <= 2, `one prompt (drawn at most twice), not one per commit: ${prompts}`);
-  });
-});
+    );
+  },
+);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { makeKey, run, startAgent, tempDir, waitFor, type Agent } from '../helpers/openssh.js';
 import { CLI, http, spawnConsole } from '../helpers/proxy.js';
+import { needsPosixSignals } from '../helpers/platform.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
 let agent: Agent;
@@ -102,7 +103,8 @@ describe('start-up', () => {
     assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
   });
 
-  it('says loudly when policy allow signs without asking, and when no one can approve', async () => {
+  it('says loudly when policy allow signs without asking, and when no one can approve', async (t) => {
+    if (needsPosixSignals) return t.skip(needsPosixSignals);
     const p = await spawnConsole({
       SSH_AUTH_SOCK: agent.sock,
       SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg'),
@@ -133,7 +135,8 @@ describe('start-up', () => {
 });
 
 describe('shutdown and fallback', () => {
-  it('SIGTERM lets an in-flight request finish, then exits 0', async () => {
+  it('SIGTERM lets an in-flight request finish, then exits 0', async (t) => {
+    if (needsPosixSignals) return t.skip(needsPosixSignals);
     const liarDir = tempDir();
     const { startLyingAgent } = await import('../helpers/lying-agent.js');
     const liar = await startLyingAgent(liarDir);

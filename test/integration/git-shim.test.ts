@@ -18,6 +18,10 @@ import {
 } from '../helpers/openssh.js';
 import { spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 import { shimForms, type ShimForm } from '../helpers/shim-forms.js';
+import { needsPosixShell } from '../helpers/platform.js';
+
+// Every suite here runs the shim, a POSIX sh script.
+const skip = needsPosixShell;
 
 let agent: Agent;
 let first: TestKey;
@@ -90,7 +94,7 @@ async function configure(s: Sandbox, signingKey?: string) {
 }
 
 for (const name of FORM_NAMES) {
-  describe(`git through the shim and the console proxy (${name})`, () => {
+  describe(`git through the shim and the console proxy (${name})`, { skip }, () => {
     it('git commit -S and git tag -s verify; the key file is bootstrapped from /publickey', async () => {
       const f = form(name);
       const s = sandbox('sb1', f);
@@ -436,7 +440,7 @@ for (const name of FORM_NAMES) {
   });
 }
 
-describe('both transports answer alike', () => {
+describe('both transports answer alike', { skip }, () => {
   it('the same stdout, stderr and exit status in every form, for success and for each kind of failure', async () => {
     const results = new Map<string, RunResult[]>();
     const stranger = await makeKey(dir, 'ed25519', 'stranger-diff');

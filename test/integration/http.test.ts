@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { Agent as HttpAgent, request, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { makeKey, startAgent, tempDir, type Agent } from '../helpers/openssh.js';
+import { localSocketPath, makeKey, startAgent, tempDir, type Agent } from '../helpers/openssh.js';
 import { http, SHIM, startTestProxy } from '../helpers/proxy.js';
 import { readFileSync } from 'node:fs';
+import { needsPrivateAgent } from '../helpers/platform.js';
 
 let agent: Agent;
 let url: string;
@@ -213,7 +213,7 @@ describe('guards', () => {
 
 describe('upstream problems', () => {
   it('upstream missing → 503 naming the path', async () => {
-    const missing = join(tempDir(), 'no-such.sock');
+    const missing = localSocketPath(tempDir(), 'no-such.sock');
     const p = await startTestProxy({ SSH_AGENT_PROXY_UPSTREAM: missing });
     const res = await http(`${p.url}/sign`, { method: 'POST', body: 'x' });
     assert.equal(res.status, 503);
@@ -223,7 +223,7 @@ describe('upstream problems', () => {
     );
   });
 
-  it('agent with no keys → 503 no-keys', async () => {
+  it('agent with no keys → 503 no-keys', { skip: needsPrivateAgent }, async () => {
     const dir = tempDir();
     const empty = await startAgent(dir);
     const p = await startTestProxy({ SSH_AGENT_PROXY_UPSTREAM: empty.sock });

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { run } from '../helpers/openssh.js';
+import { needsLinux } from '../helpers/platform.js';
 
-describe('listen fallback', () => {
+describe('listen fallback', { skip: needsLinux('unshare -n and ip: a network namespace') }, () => {
   it('serves on 127.0.0.1 until the configured address appears, then switches to it', async (t) => {
     const probe = await run('unshare', ['-n', 'true']);
     if (probe.code !== 0) {

@@ -9,6 +9,7 @@ import { agentWithKey, commitObject, type AgentWithKey } from '../helpers/fixtur
 import { run, tempDir } from '../helpers/openssh.js';
 import { SHIM, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 import { shimForms, type ShimForm } from '../helpers/shim-forms.js';
+import { needsPosixShell } from '../helpers/platform.js';
 
 let a: AgentWithKey;
 let forms: ShimForm[];
@@ -22,7 +23,7 @@ function env(f: ShimForm, proxy: ConsoleProxy, extra: NodeJS.ProcessEnv = {}): N
   return { PATH: f.path, HOME: a.dir, SSH_AGENT_PROXY_URL: `${proxy.url}/sign`, ...extra };
 }
 
-describe('the shim and 429 Retry-After', () => {
+describe('the shim and 429 Retry-After', { skip: needsPosixShell }, () => {
   // The two transports (bash without curl shares the bash path's retry code).
   for (const formName of ['bash and curl', 'sh and curl, no bash']) {
     it(`waits as the proxy asks, says so once, and every signature verifies (${formName})`, async () => {

@@ -9,6 +9,7 @@ import { before, describe, it } from 'node:test';
 import { agentWithKey, createToken, type AgentWithKey } from '../helpers/fixtures.js';
 import { run } from '../helpers/openssh.js';
 import { ROOT, SHIM, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
+import { needsPosixShell } from '../helpers/platform.js';
 
 const RUST_SHIM = join(ROOT, 'test', 'helpers', 'rust-style-shim.sh');
 
@@ -60,7 +61,7 @@ function sandbox(name: string, program: string, url: string) {
 
 const port = () => new URL(proxy.url).port;
 
-describe("the Rust ssh-agent-proxy's containers, unmodified", () => {
+describe("the Rust ssh-agent-proxy's containers, unmodified", { skip: needsPosixShell }, () => {
   it('its shim signs git commits with the token in the URL; /publickey works the same way', async () => {
     const s = sandbox('rust', RUST_SHIM, `http://box1:${token}@127.0.0.1:${port()}/sign`);
     await s.configure();

@@ -10,6 +10,7 @@ import { containerSetup } from '../../src/core/config/container-setup.js';
 import { agentWithKey, createToken, type AgentWithKey } from '../helpers/fixtures.js';
 import { run } from '../helpers/openssh.js';
 import { ROOT, spawnConsole } from '../helpers/proxy.js';
+import { needsPosixShell } from '../helpers/platform.js';
 
 let a: AgentWithKey;
 
@@ -61,7 +62,7 @@ async function followLiterally(
   return run('sh', ['-e', '-c', steps], { env: sandboxEnv, cwd: home });
 }
 
-describe('the container steps, followed literally', () => {
+describe('the container steps, followed literally', { skip: needsPosixShell }, () => {
   it("the README's steps end with Good signature", async () => {
     const proxy = await spawnConsole({
       SSH_AUTH_SOCK: a.agent.sock,

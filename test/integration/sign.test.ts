@@ -15,6 +15,7 @@ import {
   type TestKey,
 } from '../helpers/openssh.js';
 import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { needsPrivateAgent } from '../helpers/platform.js';
 
 let dir: string;
 let agent: Agent;
@@ -250,7 +251,7 @@ describe('key selection', () => {
   });
 });
 
-describe('key rotation and certificates', () => {
+describe('key rotation and certificates', { skip: needsPrivateAgent }, () => {
   it('a key removed and another added in the agent is used on the very next request', async () => {
     const dir2 = tempDir();
     const a2 = await startAgent(dir2);

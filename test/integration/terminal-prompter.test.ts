@@ -16,6 +16,7 @@ import { ARM_DELAY_MS, MAX_LISTED } from '../../src/cli/terminal-prompter.js';
 import { agentWithKey, commitObject, createToken } from '../helpers/fixtures.js';
 import { onCleanup, run, type Agent, type TestKey } from '../helpers/openssh.js';
 import { CLI, type HttpResult } from '../helpers/proxy.js';
+import { needsTmux } from '../helpers/platform.js';
 
 let dir: string;
 let agent: Agent;
@@ -157,7 +158,7 @@ const live = (screen: string) => {
 };
 const header = (k: number, n: number) => `━━ Approve signature? (${k} of ${n}) ━━`;
 
-describe('terminal prompter in a real pty', () => {
+describe('terminal prompter in a real pty', { skip: needsTmux }, () => {
   it('shows who, what and which key; y signs; keys typed before a prompt are dropped; Ctrl-C stops', async () => {
     const t = await openTerminal();
     assert.match(

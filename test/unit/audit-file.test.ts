@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { formatAudit, readAudit, type AuditRecord } from '../../src/core/approval/audit.js';
 import { auditFiles, auditFileSink, auditPath } from '../../src/log/audit-file.js';
 import { tempDir } from '../helpers/openssh.js';
+import { assertFileMode } from '../helpers/platform.js';
 
 const record = (i: number): AuditRecord => ({
   time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
@@ -21,7 +22,7 @@ const record = (i: number): AuditRecord => ({
 });
 
 describe('audit file', () => {
-  it('rotates by size and keeps a bounded number of old files; reads across them in order', async () => {
+  it('rotates by size and keeps a bounded number of old files; reads across them in order', async (t) => {
     const dir = tempDir();
     const sink = auditFileSink(dir, { maxBytes: 2048, keep: 2 });
     for (let i = 0; i < 60; i++) {
@@ -41,7 +42,7 @@ describe('audit file', () => {
       'no third old file',
     );
     for (const f of files) {
-      assert.equal(statSync(f).mode & 0o777, 0o600);
+      assertFileMode(t, f, 0o600);
       assert.ok(statSync(f).size < 4096);
     }
     const tail = readAudit(files, 5);

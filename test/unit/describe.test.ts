@@ -11,6 +11,7 @@ import { displayText } from '../../src/core/display-text.js';
 import { ProxyError } from '../../src/core/errors.js';
 import { headline, requestLines } from '../../src/core/approval/request-view.js';
 import { mustRun, run, tempDir } from '../helpers/openssh.js';
+import { needsPosixShell } from '../helpers/platform.js';
 
 let dir: string;
 const env = () => ({
@@ -85,41 +86,52 @@ suite('describe', () => {
     assert.equal(d.kind === 'commit' && d.parents.length, 2);
   });
 
-  it('a push certificate, as real git hands it to the signing program', async () => {
-    const remote = join(dir, 'remote.git');
-    await mustRun('git', ['init', '-q', '--bare', remote], { env: env() });
-    await mustRun('git', ['config', 'receive.certNonceSeed', 'seed'], { env: env(), cwd: remote });
-    const r = await repo('pusher', 'sha1');
-    await git(r, 'commit', '-q', '--allow-empty', '-m', 'to push');
-    // A signing program that keeps what git asked it to sign, then fails (no key needed).
-    const capture = join(dir, 'capture.sh');
-    writeFileSync(
-      capture,
-      `#!/bin/sh\nfor a; do f=$a; done\ncp "$f" "${join(dir, 'cert.txt')}"\nexit 1\n`,
-    );
-    chmodSync(capture, 0o755);
-    await git(r, 'config', 'gpg.format', 'ssh');
-    await git(r, 'config', 'gpg.ssh.program', capture);
-    await git(
-      r,
-      'config',
-      'user.signingkey',
-      'key::ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOCOH8kT9mt86C6WKfsP7W7o8X2vUXTWvjJ6oGbHcK4O',
-    );
-    await run('git', ['push', '-q', '--signed=yes', `file://${remote}`, 'HEAD:refs/heads/main'], {
-      env: env(),
-      cwd: r,
-    });
-    const cert = readFileSync(join(dir, 'cert.txt'));
-    const d = describe(cert);
-    assert.equal(d.kind, 'push-cert', cert.toString());
-    if (d.kind === 'push-cert') {
-      assert.match(d.pusher, /^SHA256:[A-Za-z0-9+/]{43}$/, 'an SSH push certificate names its key');
-      assert.equal(d.updates.length, 1);
-      assert.equal(d.updates[0]!.ref, 'refs/heads/main');
-      assert.equal(d.pushee, `file://${remote}`);
-    }
-  });
+  it(
+    'a push certificate, as real git hands it to the signing program',
+    { skip: needsPosixShell },
+    async () => {
+      const remote = join(dir, 'remote.git');
+      await mustRun('git', ['init', '-q', '--bare', remote], { env: env() });
+      await mustRun('git', ['config', 'receive.certNonceSeed', 'seed'], {
+        env: env(),
+        cwd: remote,
+      });
+      const r = await repo('pusher', 'sha1');
+      await git(r, 'commit', '-q', '--allow-empty', '-m', 'to push');
+      // A signing program that keeps what git asked it to sign, then fails (no key needed).
+      const capture = join(dir, 'capture.sh');
+      writeFileSync(
+        capture,
+        `#!/bin/sh\nfor a; do f=$a; done\ncp "$f" "${join(dir, 'cert.txt')}"\nexit 1\n`,
+      );
+      chmodSync(capture, 0o755);
+      await git(r, 'config', 'gpg.format', 'ssh');
+      await git(r, 'config', 'gpg.ssh.program', capture);
+      await git(
+        r,
+        'config',
+        'user.signingkey',
+        'key::ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOCOH8kT9mt86C6WKfsP7W7o8X2vUXTWvjJ6oGbHcK4O',
+      );
+      await run('git', ['push', '-q', '--signed=yes', `file://${remote}`, 'HEAD:refs/heads/main'], {
+        env: env(),
+        cwd: r,
+      });
+      const cert = readFileSync(join(dir, 'cert.txt'));
+      const d = describe(cert);
+      assert.equal(d.kind, 'push-cert', cert.toString());
+      if (d.kind === 'push-cert') {
+        assert.match(
+          d.pusher,
+          /^SHA256:[A-Za-z0-9+/]{43}$/,
+          'an SSH push certificate names its key',
+        );
+        assert.equal(d.updates.length, 1);
+        assert.equal(d.updates[0]!.ref, 'refs/heads/main');
+        assert.equal(d.pushee, `file://${remote}`);
+      }
+    },
+  );
 
   it('control characters and bidi overrides never reach the person', () => {
     const evil = Buffer.from(

@@ -21,6 +21,7 @@ import { minimatch } from 'minimatch';
 import plist from 'plist';
 import { run, tempDir } from '../helpers/openssh.js';
 import { ROOT } from '../helpers/proxy.js';
+import { needsLinux } from '../helpers/platform.js';
 
 type Config = Record<string, unknown> & {
   files: string[];
@@ -197,7 +198,7 @@ describe('service units for headless hosts', () => {
   it(
     'the systemd user unit passes systemd-analyze verify, with its hardening',
     {
-      skip: process.platform !== 'linux' && 'systemd-analyze is Linux-only',
+      skip: needsLinux('systemd-analyze'),
     },
     async () => {
       const unitText = readFileSync(

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { run, tempDir } from '../helpers/openssh.js';
 import { ROOT } from '../helpers/proxy.js';
+import { needsPosixShell } from '../helpers/platform.js';
 
 const START = join(ROOT, 'scripts', 'start-electron.mjs');
 
@@ -29,7 +30,7 @@ describe('npm start', () => {
   it(
     'with a binary: runs it on this checkout with the arguments given, and passes its exit code on',
     {
-      skip: process.platform === 'win32' && 'a shell-script stand-in for electron.exe needs POSIX',
+      skip: needsPosixShell,
     },
     async () => {
       const dist = tempDir();

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { timingSafeEqual } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ProxyError } from '../../src/core/errors.js';
 import { parseDuration, TokenStore } from '../../src/core/approval/token-store.js';
 import { tempDir } from '../helpers/openssh.js';
+import { assertFileMode } from '../helpers/platform.js';
 
 const code = (fn: () => unknown) => {
   try {
@@ -18,7 +18,7 @@ const code = (fn: () => unknown) => {
 };
 
 describe('token store', () => {
-  it('create, verify, revoke, expire', () => {
+  it('create, verify, revoke, expire', (t) => {
     let now = Date.parse('2026-01-01T00:00:00Z');
     const dir = tempDir();
     const store = new TokenStore(dir, { now: () => now });
@@ -48,7 +48,7 @@ describe('token store', () => {
       'token-revoked',
     );
     assert.equal(store.revoke('a'), false);
-    assert.equal(statSync(store.path).mode & 0o777, 0o600);
+    assertFileMode(t, store.path, 0o600);
   });
 
   it('another process revoking is seen by refresh(), which names what became unusable', () => {
