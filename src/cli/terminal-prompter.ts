@@ -20,7 +20,7 @@ import {
   type PendingRequest,
   type Prompter,
 } from '../core/approval/approval-broker.js';
-import { headline, requestLines } from '../core/approval/request-view.js';
+import { grantScope, headline, promptTitle, requestLines } from '../core/approval/request-view.js';
 import { LiveRegion, type ScreenStream } from './live-region.js';
 
 export const ARM_DELAY_MS = 500;
@@ -176,7 +176,7 @@ export class TerminalPrompter implements Prompter {
       : `Expires at ${new Date(r.deadline).toTimeString().slice(0, 8)}`;
     const lines = [
       '',
-      `━━ Approve signature? (${this.queue.indexOf(r) + 1} of ${this.queue.length}) ━━`,
+      `━━ ${promptTitle(r.description)} (${this.queue.indexOf(r) + 1} of ${this.queue.length}) ━━`,
       `  ${headline(r.description)}`,
       ...requestLines(r).map((l) => `  ${l.label.padEnd(11)} ${l.value}`),
       `  ${expires} (denied if unanswered)`,
@@ -185,14 +185,14 @@ export class TerminalPrompter implements Prompter {
     const more = this.queue.filter((q) => q.group === r.group).length - this.listed.length;
     if (subjects.length > 0) {
       lines.push(
-        `  Also waiting from this client with this key and namespace (${subjects.length + more}):`,
+        `  Also waiting from this client with this key and ${r.description.kind === 'ssh-auth' ? 'destination' : 'namespace'} (${subjects.length + more}):`,
         ...subjects.map((q) => `    · ${headline(q.description)}`),
       );
       if (more > 0)
         lines.push(`    · …and ${more} more, not answered by the keys below (shown next)`);
     }
     lines.push(
-      `  [y] allow once   [a] allow for ${this.minutes()} min (this client, key, namespace)   [n] deny`,
+      `  [y] allow once   [a] allow for ${this.minutes()} min (${grantScope(r.description)})   [n] deny`,
     );
     if (subjects.length > 0) {
       const n = this.listed.length;
@@ -273,7 +273,7 @@ export class TerminalPrompter implements Prompter {
         ? 'denied'
         : answer === 'allow-once'
           ? 'allowed once'
-          : `allowed, and granted for ${this.minutes()} min (this client, key, namespace)`;
+          : `allowed, and granted for ${this.minutes()} min (${grantScope(r.description)})`;
     this.answering = new Map(
       ids.map((id) => [
         id,

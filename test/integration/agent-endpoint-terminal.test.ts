@@ -62,6 +62,8 @@ describe('SSH login approved in the terminal prompter', { skip: needsSshdAsRoot 
     const first = ssh();
     await waitFor(() => screen.includes(headline), 15_000, 'the login prompt');
     const prompt = screen.slice(screen.lastIndexOf('Approve'));
+    assert.match(prompt, /^Approve SSH login\? \(1 of 1\)/);
+    assert.ok(prompt.includes('(this client, key, destination)'), 'the grant names its scope');
     assert.match(prompt, /From\s+sandbox1 \(token, /);
     assert.match(prompt, new RegExp(`Host\\s+\\[127\\.0\\.0\\.1\\]:${sshd.port}`));
     assert.ok(prompt.includes(key.fingerprint), 'the login key is shown');

@@ -18,6 +18,16 @@ const line = (label: string, value: string, max = 300): ViewLine => ({
   value: displayText(value, max),
 });
 
+/** What the person is asked to approve, as a prompt's title. */
+export function promptTitle(d: Description): string {
+  return d.kind === 'ssh-auth' ? 'Approve SSH login?' : 'Approve signature?';
+}
+
+/** What a grant given on this request covers, in a few words. */
+export function grantScope(d: Description): string {
+  return d.kind === 'ssh-auth' ? 'this client, key, destination' : 'this client, key, namespace';
+}
+
 /** The headline: what is being signed, in a few words. */
 export function headline(d: Description): string {
   switch (d.kind) {
