@@ -36,3 +36,13 @@ export class TokenRefused extends ProxyError {
 export function oneLine(text: string, max = 300): string {
   return displayText(text, max);
 }
+
+/**
+ * Any thrown value as the answer a client gets: a ProxyError as it is; anything else is a
+ * 500 whose cause goes to the log once, as one line (no payload, no stack), via `report`.
+ */
+export function asProxyError(err: unknown, report: (line: string) => void): ProxyError {
+  if (err instanceof ProxyError) return err;
+  report(oneLine(err instanceof Error ? `${err.name}: ${err.message}` : String(err)));
+  return new ProxyError(500, 'internal-error', 'the proxy hit an unexpected error; see its log');
+}

@@ -1,7 +1,7 @@
 // Parsing the client's requests and writing the endpoint's answers (agent protocol,
 // draft-miller-ssh-agent). Every request is untrusted: anything malformed is a WireError,
 // answered SSH_AGENT_FAILURE by the server.
-import type { Identity } from '../agent/agent-client.js';
+import { readIdentities, type Identity } from '../agent/agent-client.js';
 import { fingerprint, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
 import { byte, Reader, string, uint32, WireError } from '../ssh/wire.js';
 import {
@@ -50,17 +50,7 @@ export function parseIdentitiesAnswer(payload: Buffer): Identity[] {
   const r = new Reader(payload);
   if (r.byte('message type') !== SSH_AGENT_IDENTITIES_ANSWER)
     throw new WireError('not an identities answer');
-  const n = r.uint32('key count');
-  // Each entry takes at least 8 bytes; a count beyond that is a lie.
-  if (n > r.remaining / 8) throw new WireError(`claims ${n} keys in ${r.remaining} bytes`);
-  const out: Identity[] = [];
-  for (let i = 0; i < n; i++) {
-    const blob = Buffer.from(r.string('key blob'));
-    const comment = r.string('key comment').toString('utf8');
-    out.push({ key: parseKeyBlob(blob), comment, fingerprint: fingerprint(blob) });
-  }
-  r.end('key list');
-  return out;
+  return readIdentities(r);
 }
 
 /** The upstream agent's SIGN_RESPONSE payload → the signature blob (null for a refusal). */

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ClientInfo } from '../approval/client.js';
-import { oneLine, ProxyError } from '../errors.js';
+import { asProxyError, oneLine, ProxyError } from '../errors.js';
 import { parseTarget, refuseBrowsersAndForeignHosts } from '../http/http-server.js';
 import type { Logger } from '../logger.js';
 
@@ -97,14 +97,7 @@ export function createUpgradeHandler(opts: UpgradeOptions) {
       opts.log.info(`GET ${AGENT_PATH} client="${oneLine(client.name, 80)}" status=101`);
       opts.serve(socket as Socket, head, client);
     } catch (err) {
-      const pe =
-        err instanceof ProxyError
-          ? err
-          : new ProxyError(500, 'internal-error', 'the proxy hit an unexpected error; see its log');
-      if (!(err instanceof ProxyError))
-        opts.log.error(
-          `upgrade failed: ${oneLine(err instanceof Error ? err.message : String(err))}`,
-        );
+      const pe = asProxyError(err, (why) => opts.log.error(`upgrade failed: ${why}`));
       opts.log.info(
         `${oneLine(req.method ?? '?', 16)} ${AGENT_PATH} (upgrade) client="${oneLine(clientName, 80)}" status=${pe.status} code=${pe.code}`,
       );

@@ -32,6 +32,21 @@ function protocolError(what: string): ProxyError {
 }
 
 /** One connection to the agent, closed by the caller when the operation is over. */
+/** The body of an IDENTITIES_ANSWER (after its type byte), checked; throws WireError. */
+export function readIdentities(r: Reader): Identity[] {
+  const n = r.uint32('key count');
+  // Each entry takes at least 8 bytes; a count beyond that is a lie.
+  if (n > r.remaining / 8) throw new WireError(`claims ${n} keys in ${r.remaining} bytes`);
+  const out: Identity[] = [];
+  for (let i = 0; i < n; i++) {
+    const blob = Buffer.from(r.string('key blob'));
+    const comment = r.string('key comment').toString('utf8');
+    out.push({ key: parseKeyBlob(blob), comment, fingerprint: fingerprint(blob) });
+  }
+  r.end('key list');
+  return out;
+}
+
 export class AgentConnection {
   private constructor(
     private readonly sock: Socket,
@@ -125,17 +140,7 @@ export class AgentConnection {
       }
       if (type !== SSH_AGENT_IDENTITIES_ANSWER)
         throw protocolError(`message type ${type} to a key list request`);
-      const n = r.uint32('key count');
-      // Each entry takes at least 8 bytes; a count beyond that is a lie.
-      if (n > r.remaining / 8) throw protocolError(`claims ${n} keys in ${r.remaining} bytes`);
-      const out: Identity[] = [];
-      for (let i = 0; i < n; i++) {
-        const blob = Buffer.from(r.string('key blob'));
-        const comment = r.string('key comment').toString('utf8');
-        out.push({ key: parseKeyBlob(blob), comment, fingerprint: fingerprint(blob) });
-      }
-      r.end('key list');
-      return out;
+      return readIdentities(r);
     } catch (err) {
       if (err instanceof WireError) throw protocolError(err.message);
       throw err;

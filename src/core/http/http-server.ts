@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { anonymousClient, type ClientInfo } from '../approval/client.js';
-import { oneLine, ProxyError, TokenRefused } from '../errors.js';
+import { asProxyError, oneLine, ProxyError, TokenRefused } from '../errors.js';
 import { busy, type ByteBudget } from './limits.js';
 import { logs, type Logger } from '../logger.js';
 
@@ -324,14 +324,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       status = 200;
       return send(res, 200, 'application/json', `${JSON.stringify(keys, null, 2)}\n`);
     } catch (err) {
-      const pe =
-        err instanceof ProxyError
-          ? err
-          : new ProxyError(500, 'internal-error', 'the proxy hit an unexpected error; see its log');
-      if (!(err instanceof ProxyError))
-        log.error(
-          `request ${ctx.id} failed: ${oneLine(err instanceof Error ? `${err.name}: ${err.message}` : String(err))}`,
-        );
+      const pe = asProxyError(err, (why) => log.error(`request ${ctx.id} failed: ${why}`));
       // A refused token is still recorded under the name it was issued with.
       if (err instanceof TokenRefused && err.tokenName && !ctx.client.tokenName)
         ctx.client = { ...ctx.client, name: err.tokenName };
