@@ -164,6 +164,35 @@ describe('a request keeps the limits it was authenticated with', () => {
   });
 });
 
+describe('a revocation noticed by any request reaches the broker', () => {
+  it("another token's request re-checking first still withdraws the revoked token's prompt", async () => {
+    const g = await gate({
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+      SSH_AGENT_PROXY_APPROVAL_TIMEOUT: '20',
+    });
+    const a = await createToken(g.configDir, 'tok-a');
+    const b = await createToken(g.configDir, 'tok-b');
+    const pendingA = http(`${g.url}/sign`, {
+      method: 'POST',
+      body: commitObject('a'),
+      headers: { Authorization: `Bearer ${a}` },
+    });
+    await waitFor(() => g.prompter.queue.length === 1, 10_000, "A's prompt");
+    // B is authenticated before the revocation; its re-check after the body is the first
+    // to see the new file.
+    const reqB = halfSent(g.port, '/sign', b, commitObject('b'));
+    await waitFor(() => g.proxy.tokens.usable().length === 2, 5_000, 'tokens loaded');
+    assert.equal((await cli(g.configDir, 'token', 'revoke', 'tok-a')).code, 0);
+    reqB.finish();
+    const rA = await pendingA;
+    assert.equal(rA.status, 401, rA.text);
+    assert.match(rA.text, /^token-revoked: /);
+    await waitFor(() => g.prompter.queue.length === 1, 10_000, "B's prompt");
+    g.proxy.broker.answer({ id: g.prompter.queue[0]!.id }, 'deny');
+    assert.equal(statusOf(await reqB.answer), 403);
+  });
+});
+
 describe('grants belong to a token, not a name', () => {
   it('a new token named like a revoked one rides none of its grants', async () => {
     const g = await gate({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });

@@ -151,6 +151,40 @@ describe('agent endpoint: SSH login through the proxy', { skip: needsSshdAsRoot 
     assert.ok(p.audit.every((a) => a.outcome === 'denied-by-user'));
   });
 
+  it('a plain publickey login (not host-bound) is shown as unverified, whatever bind came with it', async () => {
+    // Its signed bytes hold the session id only, which any host-key holder can bind: the
+    // destination is never taken from such a bind, and no grant given on it covers another.
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
+    const seen: PendingRequest[] = [];
+    p.proxy.broker.attach({
+      update(queue) {
+        for (const q of queue) {
+          if (seen.some((s) => s.id === q.id)) continue;
+          seen.push(q);
+          p.proxy.broker.answer({ id: q.id }, 'allow-for-grant');
+        }
+      },
+    });
+    const bridge = await startShimBridge(dir, p.url);
+    const args = sshArgs(sshd, knownHosts, bridge.sock);
+    const unbound = () =>
+      run(
+        'ssh',
+        [...args.slice(0, -1), '-o', 'PubkeyAuthentication=unbound', args.at(-1)!, 'true'],
+        {
+          env: { PATH: process.env.PATH, HOME: join(dir, 'sandbox-home') },
+          timeoutMs: 30_000,
+        },
+      );
+    const r1 = await unbound();
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(headline(seen[0]!.description), /to an unverified host/);
+    assert.ok(!headline(seen[0]!.description).includes(`${sshd.port}`), 'no host named');
+    const r2 = await unbound();
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(seen.length, 2, 'the grant on the first covered nothing else: asked again');
+  });
+
   it('allow once, then a grant covers this client + key + destination only', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
     let prompts = 0;
@@ -518,6 +552,15 @@ describe('agent endpoint: session-bind and extensions', { skip: needsSshdAsRoot 
     assert.deepEqual([...(await exchange(up2.socket, bind(sig)))], [5]);
     assert.deepEqual(lying.received, [27]);
     up2.socket.destroy();
+    // A token revoked while its connection stays open: its verified bind reaches nothing.
+    const token = p.proxy.tokens.create('bind-then-revoke');
+    const up3 = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${token}` });
+    p.proxy.revokeToken('bind-then-revoke');
+    const before = relay.count(27);
+    const answer = await exchange(up3.socket, bind(sig)).catch(() => Buffer.alloc(0));
+    assert.notDeepEqual([...answer], [6], 'no success for a revoked token');
+    assert.equal(relay.count(27), before, 'the upstream agent never saw the bind');
+    up3.socket.destroy();
   });
 });
 
@@ -607,6 +650,14 @@ describe('agent endpoint: host-local socket', { skip: needsSshdAsRoot }, () => {
     await assert.rejects(
       proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: join(open, 'a.sock') }),
       /must be 0700/,
+    );
+    // A symlink to a good directory is refused: whoever owns the link could re-point it.
+    const { symlinkSync } = await import('node:fs');
+    const link = join(dir, 'link-dir');
+    symlinkSync(sockDir, link);
+    await assert.rejects(
+      proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: join(link, 'b.sock') }),
+      /symbolic link/,
     );
   });
 });
@@ -798,9 +849,9 @@ describe(
       await waitFor(() => seen.length === 1, 5_000, 'the prompt');
       assert.equal(
         headline(seen[0]!.description),
-        'SSH login as git to an unverified host (the client sent no session-bind for this login)',
+        'SSH login as git to an unverified host (the login is not bound to a host key: no session-bind, or not host-bound)',
       );
-      assert.equal(seen[0]!.namespace, 'ssh:(unverified host)');
+      assert.ok(seen[0]!.namespace.startsWith('ssh:(unverified host) '), seen[0]!.namespace);
       // The client hangs up: the prompt is withdrawn, nothing is signed.
       up.socket.destroy();
       await waitFor(() => p.proxy.broker.queue().length === 0, 5_000, 'the prompt to be withdrawn');

@@ -170,6 +170,7 @@ describe('userauth signed data (RFC 4252 §7)', () => {
     assert.equal(requestedAlgorithm(rsa, 4), 'rsa-sha2-512');
     assert.equal(requestedAlgorithm(rsa, 2), 'rsa-sha2-256');
     assert.equal(requestedAlgorithm(rsa, 0), null);
+    assert.equal(requestedAlgorithm(rsa, 6), null, 'both SHA-2 flags: agents differ, refused');
     assert.equal(requestedAlgorithm(pub(userKey), 0), 'ssh-ed25519');
   });
 });
@@ -343,14 +344,37 @@ describe('known_hosts', () => {
 });
 
 describe('describing a login', () => {
-  it('names the verified destination only when the login is over the bound session', async () => {
+  it('names the verified destination only for a host-bound login over the bound session', async () => {
     const hk = hostKeys.get('ed25519')!;
     const sid = Buffer.alloc(32, 9);
     const bind = parseSessionBind(bindBody(pub(hk), sid, await agentSign(hk, sid)));
     const k = pub(userKey);
-    const data = userauthData(sid, 'git', 'ssh-ed25519', k.blob);
+    const data = userauthData(sid, 'git', 'ssh-ed25519', k.blob, {
+      method: 'publickey-hostbound-v00@openssh.com',
+      hostKey: pub(hk).blob,
+    });
     const auth = parseUserauth(data, k.blob, k.type)!;
     const name = () => ({ kind: 'known' as const, names: ['github.com'], via: 'key' as const });
+    // A plain publickey login signs the session id only: whoever holds any host key can
+    // bind that session id to it, so its bind names nothing (the forged-destination attack).
+    const plain = userauthData(sid, 'git', 'ssh-ed25519', k.blob);
+    const forged = describeLogin(plain, parseUserauth(plain, k.blob, k.type)!, {
+      bind,
+      forwarded: false,
+      name,
+    });
+    assert.match(headline(forged.description), /an unverified host/);
+    assert.ok(forged.group.startsWith('ssh:(unverified host) '), forged.group);
+    const plain2 = userauthData(Buffer.alloc(32, 8), 'git', 'ssh-ed25519', k.blob);
+    assert.notEqual(
+      describeLogin(plain2, parseUserauth(plain2, k.blob, k.type)!, {
+        bind,
+        forwarded: false,
+        name,
+      }).group,
+      forged.group,
+      'a grant on one unverified login covers no other',
+    );
     const s = describeLogin(data, auth, { bind, forwarded: false, name });
     assert.equal(s.group, 'ssh:github.com');
     assert.equal(
@@ -380,7 +404,7 @@ describe('describing a login', () => {
       forwarded: false,
       name,
     });
-    assert.equal(u.group, 'ssh:(unverified host)');
+    assert.ok(u.group.startsWith('ssh:(unverified host) '), u.group);
     assert.match(headline(u.description), /an unverified host/);
     // A hostbound login naming another host key than the bound one is refused.
     const lying = userauthData(sid, 'git', 'ssh-ed25519', k.blob, {
@@ -416,7 +440,10 @@ describe('describing a login', () => {
 
   it('anything else is data: size and hash', () => {
     const s = describeData(Buffer.from('hello'));
-    assert.equal(s.group, 'ssh-agent:data');
+    assert.ok(
+      s.group.startsWith('ssh-agent:data '),
+      'a grant on these bytes covers only these bytes',
+    );
     assert.equal(headline(s.description), 'Sign 5 bytes of text');
   });
 });

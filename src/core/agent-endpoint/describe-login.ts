@@ -45,12 +45,18 @@ export interface LoginContext {
  */
 export function describeLogin(data: Buffer, auth: UserauthRequest, ctx: LoginContext): SignSubject {
   const sha256 = createHash('sha256').update(data).digest('hex');
-  const bound = ctx.bind && ctx.bind.sessionId.equals(auth.sessionId) ? ctx.bind : null;
-  if (bound && auth.hostKey && !auth.hostKey.equals(bound.hostKey.blob))
+  const sameSession = ctx.bind && ctx.bind.sessionId.equals(auth.sessionId) ? ctx.bind : null;
+  if (sameSession && auth.hostKey && !auth.hostKey.equals(sameSession.hostKey.blob))
     throw new LoginRefused(
       'host-key-mismatch',
       'the login names another host key than the one the session was bound to',
     );
+  // Only a host-bound login names its host. A plain `publickey` login signs the session id
+  // and nothing of the server, and anyone holding some host key can sign a session id they
+  // saw: a bind then proves nothing about where the signature will be used (OpenSSH's own
+  // agent requires publickey-hostbound for the same reason). The server checks the host
+  // key inside a host-bound request against its own, so that one is shown.
+  const bound = sameSession && auth.hostKey ? sameSession : null;
   let destination: SshLoginDescription['destination'] = 'unbound';
   let host: string | null = null;
   if (bound) {
@@ -71,16 +77,19 @@ export function describeLogin(data: Buffer, auth: UserauthRequest, ctx: LoginCon
     size: data.length,
     sha256,
   };
-  // The grant's scope: this destination — its known_hosts name, else its host key.
+  // The grant's scope: this destination — its known_hosts name, else its host key. An
+  // unverified destination is no scope at all: its group is this one login, so a grant
+  // given on it covers no other.
   const group =
     destination === 'known'
       ? `ssh:${host}`
       : bound
         ? `ssh:${bound.hostKeyFingerprint}`
-        : 'ssh:(unverified host)';
+        : `${UNVERIFIED_GROUP} ${sha256.slice(0, 16)}`;
   return { kind: 'login', description, group, bind: bound };
 }
 
+export const UNVERIFIED_GROUP = 'ssh:(unverified host)';
 export const DATA_GROUP = 'ssh-agent:data';
 
 /** Anything that is not a login: its size and hash only. */
@@ -91,6 +100,7 @@ export function describeData(data: Buffer): SignSubject {
   return {
     kind: 'data',
     description: { kind: 'data', size: data.length, sha256, text },
-    group: DATA_GROUP,
+    // Like an unverified login: a grant on these bytes covers only these bytes.
+    group: `${DATA_GROUP} ${sha256.slice(0, 16)}`,
   };
 }

@@ -4,7 +4,7 @@
 // when missing). A leftover socket nobody listens on is replaced; anything else in the way
 // — a live socket, a regular file — is an error, never deleted. Node exposes no peer
 // credentials (SO_PEERCRED / getpeereid), so the directory's permissions are the check.
-import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -29,7 +29,11 @@ function checkDirectory(dir: string): void {
   } catch (err) {
     throw new LocalSocketError(`cannot create ${dir} (${(err as NodeJS.ErrnoException).code})`);
   }
-  const st = statSync(dir);
+  // lstat: a symlinked directory could be re-pointed later by whoever owns the link.
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink())
+    throw new LocalSocketError(`${dir} is a symbolic link; give the real directory`);
+  if (!st.isDirectory()) throw new LocalSocketError(`${dir} is not a directory`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid)
     throw new LocalSocketError(`${dir} belongs to another user; use a directory of your own`);

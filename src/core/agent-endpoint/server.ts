@@ -18,6 +18,7 @@ import type { Logger } from '../logger.js';
 import { Reader, WireError } from '../ssh/wire.js';
 import { describeData, describeLogin, LoginRefused, type SignSubject } from './describe-login.js';
 import { frame, FrameReader } from './frames.js';
+import { MAX_AGENT_FRAME } from './messages.js';
 import type { HostName } from './known-hosts.js';
 import {
   SESSION_BIND,
@@ -45,6 +46,8 @@ import { parseUserauth } from './userauth.js';
 
 /** Requests a client may have queued behind the one being handled (ssh sends one at a time). */
 const MAX_QUEUED = 8;
+/** …and at most this many bytes of them: one largest frame (32 connections × this per client). */
+const MAX_QUEUED_BYTES = MAX_AGENT_FRAME;
 /** Answer bytes a client may leave unread before it is dropped. */
 const MAX_UNREAD = 1 << 20;
 /** How long a closing connection may take to flush its last answers. */
@@ -179,6 +182,8 @@ export class EndpointConnection {
     }
     this.queue.push(...got);
     if (this.queue.length > MAX_QUEUED) return this.close('too many requests queued');
+    if (this.queue.reduce((n, f) => n + f.length, 0) > MAX_QUEUED_BYTES)
+      return this.close('too much queued behind the request being answered');
     void this.pump();
   }
 
@@ -450,6 +455,8 @@ export class EndpointConnection {
     // Recorded, so sign requests on this connection are refused; never relayed.
     if (bind.forwarding && !this.deps.allowForwarded())
       return refuse('forwarded connections are refused (SSH_AGENT_PROXY_AGENT_ALLOW_FORWARDED)');
+    // Nothing reaches the upstream agent for a token that died since the connection opened.
+    this.deps.stillAuthorized(this.client);
     // Relayed as received, on this client's own upstream connection: the upstream agent's
     // own destination constraints see the same binding. Its answer is passed on as it is.
     const answer = await this.upstream.request(payload, this.deps.timeouts.listMs, 'session-bind');

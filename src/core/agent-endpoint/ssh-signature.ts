@@ -8,11 +8,14 @@ import { checkSignature, expectedAlgorithm, SignatureCheckError } from '../ssh/s
 import { Reader } from '../ssh/wire.js';
 import { SSH_AGENT_RSA_SHA2_256, SSH_AGENT_RSA_SHA2_512 } from './messages.js';
 
-/** The algorithm a sign request's flags ask of `key`; null for RSA without a SHA-2 flag. */
+/** The algorithm a sign request's flags ask of `key`; null for RSA without exactly one SHA-2 flag. */
 export function requestedAlgorithm(key: PublicKey, flags: number): string | null {
   const s = key.signing;
   if (!s) return null;
   if (s.kind !== 'rsa') return expectedAlgorithm(s);
+  // Both flags: agents differ in which they pick, so the answer could not be checked
+  // against one algorithm. No client sends both; refused before anyone is asked.
+  if (flags & SSH_AGENT_RSA_SHA2_512 && flags & SSH_AGENT_RSA_SHA2_256) return null;
   if (flags & SSH_AGENT_RSA_SHA2_512) return 'rsa-sha2-512';
   if (flags & SSH_AGENT_RSA_SHA2_256) return 'rsa-sha2-256';
   return null;

@@ -540,6 +540,6 @@ export function sshLoginText(d: SshLoginDescription): string {
         ? `a host known_hosts lists under a hashed name${key}`
         : d.destination === 'unknown'
           ? `unknown host${key}`
-          : 'an unverified host (the client sent no session-bind for this login)';
+          : 'an unverified host (the login is not bound to a host key: no session-bind, or not host-bound)';
   return displayText(`SSH login as ${d.user} to ${to}${d.forwarded ? ', forwarded' : ''}`, 600);
 }

@@ -93,7 +93,7 @@ export function detailLines(d: Description): ViewLine[] {
               ? 'in known_hosts under a hashed name'
               : d.destination === 'unknown'
                 ? 'unknown host (not in known_hosts)'
-                : 'unverified (no session-bind)',
+                : 'unverified (not bound to a host key)',
         ),
         ...(d.hostKey ? [line('Host key', d.hostKey)] : []),
         ...(d.forwarded ? [line('Forwarded', 'yes: through an ssh -A hop')] : []),

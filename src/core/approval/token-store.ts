@@ -5,29 +5,16 @@
 // The running proxy re-reads the file when it changes, so a revocation applies at once;
 // once tokens were required, a missing, emptied or unreadable file fails closed.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TokenLimits } from './client.js';
 import { TokenRefused } from '../errors.js';
+import { LockError, withFileLock } from './file-lock.js';
 
 export { TokenRefused } from '../errors.js';
 
 export const TOKEN_FILE = 'tokens.json';
 const PREFIX = 'sap_';
-/** A lock older than this is from a writer that died (a write takes milliseconds). */
-const STALE_LOCK_MS = 30_000;
-const LOCK_WAIT_MS = 10_000;
 
 export interface TokenRecord {
   /** Stable identity (absent in files written before ids existed: derived from the hash). */
@@ -94,18 +81,6 @@ export function parseDuration(text: string): number {
   const ms = Number(m[1]) * unit * 1000;
   if (ms === 0) throw new TokenError(`"${text}" is no time at all; give a positive duration`);
   return ms;
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-const pause = (ms: number) => Atomics.wait(sleeper, 0, 0, ms);
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export interface TokenStoreOptions {
@@ -219,55 +194,20 @@ export class TokenStore {
     return this.broken;
   }
 
-  /** Run a read-modify-write of the file under the store's lock. */
+  /** Run a read-modify-write of the file under the store's lock (see file-lock.ts). */
   private update<T>(change: () => T): T {
-    const lock = `${this.path}.lock`;
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        const fd = openSync(lock, 'wx', 0o600);
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-          throw new TokenError(`cannot lock ${lock}: ${(err as Error).message}`);
-      }
-      if (this.staleLock(lock)) continue;
-      if (Date.now() > deadline)
-        throw new TokenError(
-          `${lock} is held by another process; try again, or remove it if none runs`,
-        );
-      pause(5 + Math.floor(Math.random() * 10));
-    }
     try {
-      this.reload();
-      if (this.broken) throw new TokenError(this.broken);
-      const result = change();
-      this.save();
-      return result;
-    } finally {
-      try {
-        unlinkSync(lock);
-      } catch {
-        // already gone: nothing to release
-      }
-    }
-  }
-
-  /** Remove a lock whose writer died; true when it was removed (or vanished). */
-  private staleLock(lock: string): boolean {
-    try {
-      const pid = Number(readFileSync(lock, 'utf8'));
-      const age = Date.now() - statSync(lock).mtimeMs;
-      // An empty file is a writer between open and write: not stale unless old.
-      const dead = pid > 0 ? !pidAlive(pid) : false;
-      if (!dead && age < STALE_LOCK_MS) return false;
-      unlinkSync(lock);
-      return true;
+      return withFileLock(this.path, () => {
+        this.reload();
+        if (this.broken) throw new TokenError(this.broken);
+        const result = change();
+        this.save();
+        return result;
+      });
     } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (err instanceof LockError) throw new TokenError(err.message);
+      throw err;
     }
   }
 
