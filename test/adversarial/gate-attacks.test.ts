@@ -326,7 +326,7 @@ describe('refusals are recorded with what they were', () => {
 describe('tokens cannot be lost to racing writers', () => {
   it('concurrent `token revoke` and `token create` processes: every reported revocation stays revoked', async () => {
     const cfg = tempDir('sap-race-');
-    const names = Array.from({ length: 10 }, (_, i) => `old${i}`);
+    const names = Array.from({ length: 16 }, (_, i) => `old${i}`);
     for (const n of names) await createToken(cfg, n);
     const results = await Promise.all([
       ...names.map((n) => cli(cfg, 'token', 'revoke', n).then((r) => ({ op: 'revoke', n, r }))),
@@ -338,7 +338,8 @@ describe('tokens cannot be lost to racing writers', () => {
     const store = new TokenStore(cfg);
     const state = new Map(store.list().map((t) => [t.name, t.revokedAt ? 'revoked' : 'active']));
     for (const n of names) assert.equal(state.get(n), 'revoked', `${n} stays revoked`);
-    for (let i = 0; i < 10; i++) assert.equal(state.get(`new${i}`), 'active', `new${i} exists`);
+    for (let i = 0; i < names.length; i++)
+      assert.equal(state.get(`new${i}`), 'active', `new${i} exists`);
   });
 });
 

@@ -2,7 +2,15 @@
 // created exclusively, holding the writer's pid, removed when done. A lock whose writer
 // died is taken over; one held too long is reported, never waited on for ever. Synchronous,
 // because its callers (token create/revoke) are.
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 
 /** A lock older than this is from a writer that died (a write takes milliseconds). */
 const STALE_LOCK_MS = 30_000;
@@ -24,14 +32,33 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Remove a lock whose writer died; true when it was removed (or vanished). */
+/**
+ * Remove a lock whose writer died; true when it was removed (or vanished). The pid is read
+ * through a descriptor and the lock is removed only if the path still names that same file:
+ * a writer that released its lock and exited must never make us delete the next writer's
+ * fresh lock (that would let two writers in at once).
+ */
 function removeIfStale(lock: string): boolean {
+  let fd: number;
   try {
-    const pid = Number(readFileSync(lock, 'utf8'));
-    const age = Date.now() - statSync(lock).mtimeMs;
+    fd = openSync(lock, 'r');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+  let judged: { ino: number; dev: number };
+  try {
+    const st = fstatSync(fd);
+    const pid = Number(readFileSync(fd, 'utf8'));
     // An empty file is a writer between open and write: not stale unless old.
     const dead = pid > 0 ? !pidAlive(pid) : false;
-    if (!dead && age < STALE_LOCK_MS) return false;
+    if (!dead && Date.now() - st.mtimeMs < STALE_LOCK_MS) return false;
+    judged = { ino: st.ino, dev: st.dev };
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    const now = statSync(lock);
+    if (now.ino !== judged.ino || now.dev !== judged.dev) return false; // replaced meanwhile
     unlinkSync(lock);
     return true;
   } catch (err) {
