@@ -9,6 +9,8 @@ import {
   type KeyKind,
   type TestKey,
 } from './openssh.js';
+import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
+import type { Description } from '../../src/core/approval/describe.js';
 import { CLI } from './proxy.js';
 import { startRecordingRelay, type RecordingRelay } from './recording-relay.js';
 
@@ -85,3 +87,17 @@ export async function createToken(
 }
 
 export const configDirIn = (dir: string) => join(dir, 'cfg');
+
+/** A pending request around `description`, for tests of what a person is shown. */
+export function pendingFor(description: Description): PendingRequest {
+  return {
+    id: 'x',
+    client: { id: 'c', name: 'c', address: 'a' },
+    key: { fingerprint: 'f', type: 't', comment: '', label: 'L' },
+    namespace: 'git',
+    description,
+    receivedAt: 0,
+    deadline: 0,
+    group: 'g',
+  };
+}

@@ -711,10 +711,18 @@ describe(
       );
       // Killed without cleaning up: the socket stays, nobody listens; the next bridge takes it.
       const { execFileSync: ps } = await import('node:child_process');
-      const socatPid = ps('pgrep', ['-f', `UNIX-LISTEN:${first.sock}`], {
-        encoding: 'utf8',
-      }).trim();
-      process.kill(Number(socatPid), 'SIGKILL');
+      // The listener and any child it forked for an earlier connection: every one of them.
+      const socatPids = ps('pgrep', ['-f', `UNIX-LISTEN:${first.sock}`], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean);
+      assert.ok(socatPids.length > 0, 'the bridge listener is running');
+      for (const pid of socatPids) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // already gone
+        }
+      }
       await first.stop();
       const next = await startShimBridge(dir, p.url, undefined, 'dash', first.sock);
       assert.equal(next.line, `SSH_AUTH_SOCK=${first.sock}; export SSH_AUTH_SOCK`);

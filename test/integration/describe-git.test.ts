@@ -17,6 +17,7 @@ import { headline, requestLines } from '../../src/core/approval/request-view.js'
 import { makeKey, mustRun, run, startAgent, tempDir } from '../helpers/openssh.js';
 import { http, startTestProxy } from '../helpers/proxy.js';
 import { startRecordingRelay } from '../helpers/recording-relay.js';
+import { pendingFor } from '../helpers/fixtures.js';
 
 let repo: string;
 let counter = 0;
@@ -117,16 +118,7 @@ function assertTagMatches(d: Description, g: Awaited<ReturnType<typeof gitTag>>)
   assert.equal(d.tag, shown(g.tag, 160), 'tag name');
   assert.equal(d.objectType, g.type, 'type');
   assert.equal(d.object, g.object, 'object');
-  const lines = requestLines({
-    id: 'x',
-    client: { id: 'c', name: 'c', address: 'a' },
-    key: { fingerprint: 'f', type: 't', comment: '', label: 'L' },
-    namespace: 'git',
-    description: d,
-    receivedAt: 0,
-    deadline: 0,
-    group: 'g',
-  });
+  const lines = requestLines(pendingFor(d));
   if (g.name)
     assert.ok(lines.some((l) => l.label === 'Tagger' && l.value.startsWith(shown(g.name, 80))));
 }
@@ -590,15 +582,4 @@ suite('a refusal through the real proxy', () => {
   });
 });
 
-function req(d: Description) {
-  return {
-    id: 'x',
-    client: { id: 'c', name: 'c', address: 'a' },
-    key: { fingerprint: 'f', type: 't', comment: '', label: 'L' },
-    namespace: 'git',
-    description: d,
-    receivedAt: 0,
-    deadline: 0,
-    group: 'g',
-  };
-}
+const req = pendingFor;

@@ -12,6 +12,7 @@ import { ProxyError } from '../../src/core/errors.js';
 import { headline, requestLines } from '../../src/core/approval/request-view.js';
 import { mustRun, run, tempDir } from '../helpers/openssh.js';
 import { needsPosixShell } from '../helpers/platform.js';
+import { pendingFor } from '../helpers/fixtures.js';
 
 let dir: string;
 const env = () => ({
@@ -189,16 +190,7 @@ suite('describe', () => {
             const shown = JSON.stringify(d) + summarize(d);
             assert.ok(shown.length < 12_000, `bounded: ${shown.length}`);
             if (d.kind !== 'data') {
-              const lines = requestLines({
-                id: 'x',
-                client: { id: 'c', name: 'c', address: 'a' },
-                key: { fingerprint: 'f', type: 't', comment: '', label: 'L' },
-                namespace: 'git',
-                description: d,
-                receivedAt: 0,
-                deadline: 0,
-                group: 'g',
-              });
+              const lines = requestLines(pendingFor(d));
               assert.ok(lines.every((l) => !/[\u0000-\u001f]/.test(l.value)));
             }
           }
