@@ -120,8 +120,10 @@ export async function spawnConsole(
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   child.stdout!.resume();
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  onCleanup(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  // Gone before its config dir is removed (a stopping proxy still writes its logs).
+  onCleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
   });
   await waitFor(
     () => /listening on (http:\/\/\S+)/.test(err) || child.exitCode !== null,
