@@ -71,6 +71,21 @@ export async function mustRun(
   return r.stdout;
 }
 
+/** `ssh-keygen -Y verify` of `sig` over `input` for `identity` in the allowed-signers file. */
+export function keygenVerify(
+  allowed: string,
+  identity: string,
+  sig: string,
+  input: string | Buffer,
+  namespace = 'git',
+): Promise<RunResult> {
+  return run(
+    'ssh-keygen',
+    ['-Y', 'verify', '-f', allowed, '-I', identity, '-n', namespace, '-s', sig],
+    { input },
+  );
+}
+
 /** A temp dir removed when the test file ends. */
 export function tempDir(prefix = 'sap-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

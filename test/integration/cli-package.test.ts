@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { agentWithKey, commitObject, type AgentWithKey } from '../helpers/fixtures.js';
-import { mustRun, onCleanup, run, tempDir, waitFor } from '../helpers/openssh.js';
+import { mustRun, onCleanup, run, tempDir, waitFor, keygenVerify } from '../helpers/openssh.js';
 import { ROOT } from '../helpers/proxy.js';
 import { needsPosixSignals, windowsSystemEnv } from '../helpers/platform.js';
 
@@ -123,40 +123,20 @@ describe('the CLI package', () => {
     ]);
     assert.equal(sig.code, 0, sig.stderr);
     writeFileSync(join(dir, 'allowed'), `ana@test ${fx.key.line}\n`);
-    const verify = await run(
-      'ssh-keygen',
-      [
-        '-Y',
-        'verify',
-        '-f',
-        join(dir, 'allowed'),
-        '-I',
-        'ana@test',
-        '-n',
-        'git',
-        '-s',
-        join(dir, 'commit.sig'),
-      ],
-      { input: msg },
+    const verify = await keygenVerify(
+      join(dir, 'allowed'),
+      'ana@test',
+      join(dir, 'commit.sig'),
+      msg,
     );
     assert.equal(verify.code, 0, verify.stderr);
     assert.match(verify.stdout, /Good "git" signature for ana@test/);
     // A different message must not verify: this check can fail.
-    const tampered = await run(
-      'ssh-keygen',
-      [
-        '-Y',
-        'verify',
-        '-f',
-        join(dir, 'allowed'),
-        '-I',
-        'ana@test',
-        '-n',
-        'git',
-        '-s',
-        join(dir, 'commit.sig'),
-      ],
-      { input: Buffer.concat([msg, Buffer.from('x')]) },
+    const tampered = await keygenVerify(
+      join(dir, 'allowed'),
+      'ana@test',
+      join(dir, 'commit.sig'),
+      Buffer.concat([msg, Buffer.from('x')]),
     );
     assert.notEqual(tampered.code, 0);
 

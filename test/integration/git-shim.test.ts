@@ -15,6 +15,7 @@ import {
   type Agent,
   type RunResult,
   type TestKey,
+  keygenVerify,
 } from '../helpers/openssh.js';
 import { spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 import { shimForms, type ShimForm } from '../helpers/shim-forms.js';
@@ -163,22 +164,7 @@ for (const name of FORM_NAMES) {
       const g = await s.shim(['-Y', 'sign', '-n', 'git', '-f', first.pub, data]);
       assert.equal(g.code, 0, g.stderr);
       writeFileSync(join(s.home, 'allowed'), `me ${first.line}\n`);
-      const v = await run(
-        'ssh-keygen',
-        [
-          '-Y',
-          'verify',
-          '-f',
-          join(s.home, 'allowed'),
-          '-I',
-          'me',
-          '-n',
-          'git',
-          '-s',
-          `${data}.sig`,
-        ],
-        { input: all },
-      );
+      const v = await keygenVerify(join(s.home, 'allowed'), 'me', `${data}.sig`, all);
       assert.equal(v.code, 0, v.stderr + v.stdout);
       // And byte-identical to ssh-keygen's own signature (Ed25519 is deterministic).
       const native = join(s.home, 'native.dat');

@@ -13,6 +13,7 @@ import {
   tempDir,
   type Agent,
   type TestKey,
+  keygenVerify,
 } from '../helpers/openssh.js';
 import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { needsPrivateAgent } from '../helpers/platform.js';
@@ -95,22 +96,7 @@ describe('every key type verifies with ssh-keygen', () => {
       );
       assert.equal(check.code, 0, check.stderr);
       writeFileSync(join(dir, 'allowed'), `ana@test ${keys[kind].line}\n`);
-      const verify = await run(
-        'ssh-keygen',
-        [
-          '-Y',
-          'verify',
-          '-f',
-          join(dir, 'allowed'),
-          '-I',
-          'ana@test',
-          '-n',
-          'git',
-          '-s',
-          `${file}.sig`,
-        ],
-        { input: msg },
-      );
+      const verify = await keygenVerify(join(dir, 'allowed'), 'ana@test', `${file}.sig`, msg);
       assert.equal(verify.code, 0, verify.stderr);
       assert.match(verify.stdout, /Good "git" signature for ana@test/);
       // A different message must not verify: the test can fail.
@@ -266,24 +252,7 @@ describe('key rotation and certificates', { skip: needsPrivateAgent }, () => {
     assert.equal(res.status, 200);
     writeFileSync(join(dir2, 'r.sig'), res.body);
     writeFileSync(join(dir2, 'allowed'), `me ${k2.line}\n`);
-    const v = await run(
-      'ssh-keygen',
-      [
-        '-Y',
-        'verify',
-        '-f',
-        join(dir2, 'allowed'),
-        '-I',
-        'me',
-        '-n',
-        'git',
-        '-s',
-        join(dir2, 'r.sig'),
-      ],
-      {
-        input: 'rotated',
-      },
-    );
+    const v = await keygenVerify(join(dir2, 'allowed'), 'me', join(dir2, 'r.sig'), 'rotated');
     assert.equal(v.code, 0, v.stderr);
     await a2.removeAll();
     const none = await http(`${p.url}/sign`, { method: 'POST', body: 'x' });
@@ -311,24 +280,7 @@ describe('key rotation and certificates', { skip: needsPrivateAgent }, () => {
       assert.equal(res.status, 200, `${kind}: ${res.text}`);
       writeFileSync(join(dir3, 'c.sig'), res.body);
       writeFileSync(join(dir3, 'allowed'), `ana cert-authority ${ca.line}\n`);
-      const v = await run(
-        'ssh-keygen',
-        [
-          '-Y',
-          'verify',
-          '-f',
-          join(dir3, 'allowed'),
-          '-I',
-          'ana',
-          '-n',
-          'git',
-          '-s',
-          join(dir3, 'c.sig'),
-        ],
-        {
-          input: 'cert',
-        },
-      );
+      const v = await keygenVerify(join(dir3, 'allowed'), 'ana', join(dir3, 'c.sig'), 'cert');
       assert.equal(v.code, 0, `${kind}: ${v.stderr}${v.stdout}`);
     }
   });
