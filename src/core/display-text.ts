@@ -18,6 +18,8 @@
 const BREAKS = /[\p{Cc}\p{Zl}\p{Zp}]/gu;
 const INVISIBLE = /[\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Default_Ignorable_Code_Point}]/gu;
 const SPACES = /[\s\p{Zs}]+/gu;
+/** Already clean: printable ASCII words, single spaces between (most names, keys, outcomes). */
+const PLAIN = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
 
 /** What displayText removes or turns into a space, for tests and callers that check. */
 export const UNSAFE_FOR_DISPLAY =
@@ -41,6 +43,9 @@ export function scanBudget(max: number): number {
  */
 export function displayText(text: string, max = 200): string {
   const limit = Math.max(1, Math.floor(max));
+  // What the steps below would return unchanged, known without them (the request path
+  // cleans a dozen fields per request).
+  if (text.length <= limit && PLAIN.test(text)) return text;
   // Bound the work first: a multi-megabyte subject is cut before it is scanned.
   const budget = scanBudget(limit);
   const cutEarly = text.length > budget;

@@ -372,6 +372,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       while (inFlight.size > 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 25));
       for (const s of servers) s.closeAllConnections();
+      signer.close();
       // Records of requests that ended are queued; none is lost on a clean shutdown.
       await audit
         .flush?.()

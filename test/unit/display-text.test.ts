@@ -112,6 +112,40 @@ describe('displayText', () => {
     );
   });
 
+  it('property: ASCII text (the shortcut for already-clean text) comes out as an independent oracle says', () => {
+    // Printable words, single and double spaces, tabs, controls, DEL: around the
+    // "already clean" shortcut's edges (leading, trailing, doubled spaces, exact length).
+    const ascii = fc
+      .array(
+        fc.oneof(
+          fc.string({
+            unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)),
+            maxLength: 12,
+          }),
+          fc.constantFrom(' ', '  ', '\t', '\u001b', '\u007f', '\n', '\u0000'),
+        ),
+        { maxLength: 30 },
+      )
+      .map((a) => a.join(''));
+    const oracle = (s: string, max: number) => {
+      const clean = s
+        .replace(/[\u0000-\u001f\u007f]/g, ' ')
+        .replace(/ +/g, ' ')
+        .trim();
+      return clean.length > max ? `${clean.slice(0, max - 1)}${ELLIPSIS}` : clean;
+    };
+    fc.assert(
+      fc.property(ascii, fc.integer({ min: 1, max: 120 }), (s, max) => {
+        assert.equal(displayText(s, max), oracle(s, max));
+      }),
+      { numRuns: 2000 },
+    );
+    assert.equal(displayText('abc', 3), 'abc');
+    assert.equal(displayText('abcd', 3), `ab${ELLIPSIS}`);
+    assert.equal(displayText(' a', 3), 'a');
+    assert.equal(displayText('a  b', 9), 'a b');
+  });
+
   it('oneLine (HTTP error lines) and the log and audit go through it', () => {
     const evil = 'x\u001b[2K\u202e\u00ad\u{E0041}\ny';
     assert.equal(oneLine(evil), 'x [2K y');

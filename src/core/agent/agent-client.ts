@@ -31,7 +31,6 @@ function protocolError(what: string): ProxyError {
   return new ProxyError(502, 'agent-protocol-error', `the agent sent a malformed answer (${what})`);
 }
 
-/** One connection to the agent, closed by the caller when the operation is over. */
 /** The body of an IDENTITIES_ANSWER (after its type byte), checked; throws WireError. */
 export function readIdentities(r: Reader): Identity[] {
   const n = r.uint32('key count');
@@ -47,15 +46,44 @@ export function readIdentities(r: Reader): Identity[] {
   return out;
 }
 
+/**
+ * A kept connection the agent closed while it sat idle (agents may close idle clients):
+ * it failed before a byte of its first answer, so the request never reached a live
+ * agent and may be sent again on a fresh connection (agent-pool.ts does, once).
+ */
+export class StaleAgentConnection extends ProxyError {
+  constructor() {
+    super(502, 'agent-protocol-error', 'the agent closed a kept connection');
+  }
+}
+
+/**
+ * One connection to the agent: one request at a time (the protocol has no request ids).
+ * Closed by its owner when the operation is over, or kept for the next (agent-pool.ts).
+ */
 export class AgentConnection {
+  private pending = false;
+  /** Set when taken from the idle pool, cleared by the first answer byte: see StaleAgentConnection. */
+  mayBeStale = false;
+
   private constructor(
-    private readonly sock: Socket,
-    private readonly path: string,
+    readonly sock: Socket,
+    readonly path: string,
     private readonly timeouts: AgentTimeouts,
   ) {}
 
   static async open(path: string, timeouts: AgentTimeouts): Promise<AgentConnection> {
     return new AgentConnection(await dialAgent(path, timeouts.connectMs), path, timeouts);
+  }
+
+  /** Open, and not in the middle of a request: may carry the next one. */
+  get reusable(): boolean {
+    return !this.pending && !this.sock.destroyed;
+  }
+
+  /** Between requests: nothing is expected from the agent. */
+  get idle(): boolean {
+    return !this.pending;
   }
 
   close(): void {
@@ -65,6 +93,12 @@ export class AgentConnection {
   /** Send one framed request, read exactly one framed answer. */
   private request(payload: Buffer, timeoutMs: number, what: string): Promise<Reader> {
     const sock = this.sock;
+    if (this.pending) throw new Error('agent connection: a request is already in flight');
+    if (sock.destroyed) {
+      if (this.mayBeStale) throw new StaleAgentConnection();
+      throw new ProxyError(503, 'agent-unreachable', 'the agent connection is closed');
+    }
+    this.pending = true;
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let have = 0;
@@ -72,6 +106,8 @@ export class AgentConnection {
       const finish = (err: Error | null, value?: Reader) => {
         if (settled) return;
         settled = true;
+        this.pending = false;
+        this.mayBeStale = false;
         clearTimeout(timer);
         sock.off('data', onData);
         sock.off('error', onError);
@@ -97,17 +133,28 @@ export class AgentConnection {
         if (have > 4 + len) return finish(protocolError('unexpected bytes after the answer'));
         finish(null, new Reader(Buffer.concat(chunks).subarray(4)));
       };
+      // A kept connection that fails before a byte of its first answer was closed while
+      // idle (not a timeout: an agent that hangs is not asked twice).
+      const stale = () => have === 0 && this.mayBeStale;
       const onError = (err: Error) =>
         finish(
-          new ProxyError(503, 'agent-unreachable', `the agent connection failed (${err.message})`),
+          stale()
+            ? new StaleAgentConnection()
+            : new ProxyError(
+                503,
+                'agent-unreachable',
+                `the agent connection failed (${err.message})`,
+              ),
         );
       const onClose = () =>
         finish(
-          new ProxyError(
-            502,
-            'agent-protocol-error',
-            `the agent closed the connection during ${what}`,
-          ),
+          stale()
+            ? new StaleAgentConnection()
+            : new ProxyError(
+                502,
+                'agent-protocol-error',
+                `the agent closed the connection during ${what}`,
+              ),
         );
       const timer = setTimeout(
         () =>

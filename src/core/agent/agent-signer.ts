@@ -1,12 +1,8 @@
-// Lifecycle steps 4 and 6 against the agent: resolve the key (dial, list, pick, close),
-// sign (dial, SIGN_REQUEST, check, wrap, close). Nothing is kept between operations,
-// so a key rotated in the agent is used on the very next request.
-import {
-  withAgent,
-  type AgentConnection,
-  type AgentTimeouts,
-  type Identity,
-} from './agent-client.js';
+// Lifecycle steps 4 and 6 against the agent: resolve the key (list, pick), sign
+// (SIGN_REQUEST, check, wrap). Connections are kept between operations (agent-pool.ts),
+// what the agent says is not: a key rotated in the agent is used on the very next request.
+import type { AgentConnection, AgentTimeouts, Identity } from './agent-client.js';
+import { AgentPool } from './agent-pool.js';
 import { ProxyError } from '../errors.js';
 import { selectKey, type KeyPolicy } from './key-selection.js';
 import type { Logger } from '../logger.js';
@@ -20,8 +16,20 @@ export interface AgentSignerOptions {
   log: Logger;
 }
 
+/** Idle agent connections kept, and for how long. */
+const POOL = { maxIdle: 8, idleMs: 15_000 };
+
 export class AgentSigner {
-  constructor(private readonly opts: AgentSignerOptions) {}
+  private readonly pool: AgentPool;
+
+  constructor(private readonly opts: AgentSignerOptions) {
+    this.pool = new AgentPool({ timeouts: opts.timeouts, ...POOL });
+  }
+
+  /** Close the kept agent connections (the proxy is stopping). */
+  close(): void {
+    this.pool.close();
+  }
 
   private path(): string {
     const p = this.opts.upstream();
@@ -35,9 +43,9 @@ export class AgentSigner {
     return p;
   }
 
-  /** A fresh connection for `fn`; exported so one approval-free request can list and sign on it. */
+  /** A connection for `fn`, so one approval-free request can list and sign on it. */
   session<T>(fn: (conn: AgentConnection) => Promise<T>): Promise<T> {
-    return withAgent(this.path(), this.opts.timeouts, fn);
+    return this.pool.use(this.path(), fn);
   }
 
   listKeys(): Promise<Identity[]> {
@@ -60,14 +68,14 @@ export class AgentSigner {
     message: Buffer,
     conn?: AgentConnection,
   ): Promise<string> {
+    if (!conn) return this.session((c) => this.sign(id, namespace, message, c));
     const data = signedData(namespace, message);
-    const sig = conn
-      ? await conn.sign(id.key.blob, data, signFlags(id.key))
-      : await this.session((c) => c.sign(id.key.blob, data, signFlags(id.key)));
+    const sig = await conn.sign(id.key.blob, data, signFlags(id.key));
     try {
       checkSignature(id.key, data, sig);
     } catch (err) {
       if (!(err instanceof SignatureCheckError)) throw err;
+      conn.close(); // an agent that lies is not asked again on this connection
       this.opts.log.error(`refused the agent's signature with ${id.fingerprint}: ${err.message}`);
       throw new ProxyError(
         502,
