@@ -19,6 +19,7 @@ export type Lie =
   | 'trailing-bytes'
   | 'hang'
   | 'close-mid-answer'
+  | 'close-unanswered'
   | 'bogus-key-count'
   | 'sk-no-presence'
   | 'sk-honest';
@@ -152,6 +153,8 @@ export async function startLyingAgent(
         return answer(sock, 99, string('surprise'));
       case 'failure':
         return answer(sock, 5, Buffer.alloc(0));
+      case 'close-unanswered':
+        return void sock.destroy();
       case 'close-mid-answer':
         sock.write(Buffer.from([0, 0]));
         return void sock.destroy();

@@ -195,6 +195,15 @@ describe('kept agent connections', () => {
     liar.lie = 'honest';
     await signer.sign(id, 'git', Buffer.from('w'));
     assert.equal(relay.accepted, before + 1, 'the hung connection was not kept');
+    // Read, then hung up on without an answer (as an agent might on its own "deny"): the
+    // request reached the agent, so it is not sent again.
+    liar.lie = 'close-unanswered';
+    const sentBefore = relay.count(SIGN_REQUEST);
+    await assert.rejects(signer.sign(id, 'git', Buffer.from('v')), (err: ProxyError) => {
+      assert.equal(err.code, 'agent-protocol-error');
+      return true;
+    });
+    assert.equal(relay.count(SIGN_REQUEST), sentBefore + 1, 'asked exactly once');
     signer.close();
   });
 

@@ -15,6 +15,14 @@ export const SSH_AGENT_SIGN_RESPONSE = 14;
 /** Answers larger than this are refused: no honest agent sends one. */
 export const MAX_AGENT_FRAME = 256 * 1024;
 
+/** Errors that prove the peer never read what was written: a closed or reset socket. */
+const NEVER_READ = new Set([
+  'EPIPE',
+  'ECONNRESET',
+  'ERR_STREAM_WRITE_AFTER_END',
+  'ERR_STREAM_DESTROYED',
+]);
+
 export interface Identity {
   key: PublicKey;
   comment: string;
@@ -48,8 +56,9 @@ export function readIdentities(r: Reader): Identity[] {
 
 /**
  * A kept connection the agent closed while it sat idle (agents may close idle clients):
- * it failed before a byte of its first answer, so the request never reached a live
- * agent and may be sent again on a fresh connection (agent-pool.ts does, once).
+ * writing to it failed, or it was reset with the request unread, before a byte of an
+ * answer. The agent never took the request, so it may be sent again on a fresh
+ * connection (agent-pool.ts does, once).
  */
 export class StaleAgentConnection extends ProxyError {
   constructor() {
@@ -76,9 +85,9 @@ export class AgentConnection {
     return new AgentConnection(await dialAgent(path, timeouts.connectMs), path, timeouts);
   }
 
-  /** Open, and not in the middle of a request: may carry the next one. */
+  /** Open both ways, and not in the middle of a request: may carry the next one. */
   get reusable(): boolean {
-    return !this.pending && !this.sock.destroyed;
+    return !this.pending && this.sock.writable && this.sock.readable;
   }
 
   /** Between requests: nothing is expected from the agent. */
@@ -94,7 +103,7 @@ export class AgentConnection {
   private request(payload: Buffer, timeoutMs: number, what: string): Promise<Reader> {
     const sock = this.sock;
     if (this.pending) throw new Error('agent connection: a request is already in flight');
-    if (sock.destroyed) {
+    if (!sock.writable) {
       if (this.mayBeStale) throw new StaleAgentConnection();
       throw new ProxyError(503, 'agent-unreachable', 'the agent connection is closed');
     }
@@ -133,12 +142,14 @@ export class AgentConnection {
         if (have > 4 + len) return finish(protocolError('unexpected bytes after the answer'));
         finish(null, new Reader(Buffer.concat(chunks).subarray(4)));
       };
-      // A kept connection that fails before a byte of its first answer was closed while
-      // idle (not a timeout: an agent that hangs is not asked twice).
-      const stale = () => have === 0 && this.mayBeStale;
-      const onError = (err: Error) =>
+      // A kept connection whose write failed, or that was reset with our request unread,
+      // was closed by the agent while idle: the agent never took the request. An agent
+      // that reads a request and then hangs up or never answers is not asked twice.
+      const stale = (err: NodeJS.ErrnoException) =>
+        have === 0 && this.mayBeStale && NEVER_READ.has(err.code ?? '');
+      const onError = (err: NodeJS.ErrnoException) =>
         finish(
-          stale()
+          stale(err)
             ? new StaleAgentConnection()
             : new ProxyError(
                 503,
@@ -148,13 +159,11 @@ export class AgentConnection {
         );
       const onClose = () =>
         finish(
-          stale()
-            ? new StaleAgentConnection()
-            : new ProxyError(
-                502,
-                'agent-protocol-error',
-                `the agent closed the connection during ${what}`,
-              ),
+          new ProxyError(
+            502,
+            'agent-protocol-error',
+            `the agent closed the connection during ${what}`,
+          ),
         );
       const timer = setTimeout(
         () =>

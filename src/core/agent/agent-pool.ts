@@ -29,8 +29,9 @@ export class AgentPool {
 
   /**
    * Run `fn` on a connection to the agent at `path`: a kept one when there is one, else a
-   * fresh one. A kept one the agent had closed while idle fails before any answer, and
-   * `fn` then runs once more on a fresh connection (the agent never saw the request).
+   * fresh one. On a kept one the agent had closed while idle, the first request cannot be
+   * written (or is reset unread), and `fn` runs once more on a fresh connection: the
+   * agent never took the request (StaleAgentConnection).
    */
   async use<T>(path: string, fn: (conn: AgentConnection) => Promise<T>): Promise<T> {
     const kept = this.take(path);
@@ -72,6 +73,11 @@ export class AgentPool {
       if (conn.path !== path) continue;
       this.idle.splice(i, 1);
       clearTimeout(timer);
+      // Half-closed by the agent, its close not yet seen: never handed out.
+      if (!conn.reusable) {
+        conn.close();
+        continue;
+      }
       conn.sock.ref();
       conn.mayBeStale = true;
       return conn;
