@@ -111,6 +111,51 @@ describe('routes', () => {
     oneLine(res.text, 'too-large');
   });
 
+  /** One write holding a whole request (the body arrives with the headers); the raw answer. */
+  function wholeRequest(to: string, head: string, body: Buffer): Promise<string> {
+    return new Promise((resolve) => {
+      const sock = connect(Number(to), '127.0.0.1', () => {
+        sock.write(Buffer.concat([Buffer.from(head), body]));
+      });
+      let t = '';
+      sock.on('data', (c: Buffer) => (t += c.toString('latin1')));
+      sock.on('close', () => resolve(t));
+    });
+  }
+  const chunked = (body: Buffer, size: number) => {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < body.length; i += size) {
+      const c = body.subarray(i, i + size);
+      parts.push(Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from('\r\n'));
+    }
+    return Buffer.concat([...parts, Buffer.from('0\r\n\r\n')]);
+  };
+
+  it('a whole request in one write: the same limits, the same signature', async () => {
+    // A small limit, so that an oversized body still arrives with its headers in one read.
+    const small = new URL(
+      (
+        await startTestProxy({
+          SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+          SSH_AGENT_PROXY_MAX_BODY: '1KiB',
+        })
+      ).url,
+    ).port;
+    const head = (extra: string) =>
+      `POST /sign HTTP/1.1\r\nHost: 127.0.0.1:${small}\r\n${extra}Connection: close\r\n\r\n`;
+    const te = head('Transfer-Encoding: chunked\r\n');
+    const big = await wholeRequest(small, te, chunked(Buffer.alloc(1025, 1), 100));
+    assert.match(big, /^HTTP\/1\.1 413 [\s\S]*\r\n\r\ntoo-large: [^\n]+\n$/);
+    const ok = await wholeRequest(small, te, chunked(Buffer.from('hello, chunks'), 4));
+    assert.match(ok, /^HTTP\/1\.1 200 [\s\S]*-----BEGIN SSH SIGNATURE-----/);
+    const exact = await wholeRequest(
+      small,
+      head('Content-Length: 1024\r\n'),
+      Buffer.alloc(1024, 2),
+    );
+    assert.match(exact, /^HTTP\/1\.1 200 /);
+  });
+
   it('a body that stalls past the deadline → 408', async () => {
     const answer = await new Promise<string>((resolve) => {
       const sock = connect(Number(port), '127.0.0.1', () => {

@@ -104,6 +104,25 @@ describe('limits', () => {
     assert.equal(await settled(next), 'resolved', 'the queue slot was given back');
   });
 
+  it('the signal is made only for a request that must wait; one that already hung up does not queue', async () => {
+    const clock = new ManualClock();
+    const r = new RateLimiter({ perMinute: 60, burst: 1, queue: 1, maxWaitMs: 30_000 }, clock);
+    let made = 0;
+    await r.admit('a', () => (made++, new AbortController().signal));
+    assert.equal(made, 0, 'admitted at once: no signal made');
+    const gone = new AbortController();
+    gone.abort();
+    await assert.rejects(
+      r.admit('a', () => (made++, gone.signal)),
+      (e: unknown) => e instanceof ProxyError && e.code === 'cancelled',
+    );
+    assert.equal(made, 1);
+    // It took no queue place: the next one still waits its turn.
+    const next = r.admit('a');
+    clock.advance(1_000);
+    assert.equal(await settled(next), 'resolved');
+  });
+
   it('the defaults let a sequential 1,000-commit rebase through without a refusal, then slow it', async () => {
     const clock = new ManualClock();
     const r = new RateLimiter({ perMinute: 600, burst: 1000, queue: 8, maxWaitMs: 30_000 }, clock);

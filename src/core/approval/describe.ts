@@ -11,6 +11,7 @@
 // the last, for-each-ref the first), headers out of git's order, a payload that already
 // carries a signature, an encoding we cannot decode as git would. Everything else is
 // opaque data (size and SHA-256), or a push certificate.
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { displayText, scanBudget } from '../display-text.js';
@@ -319,8 +320,11 @@ function describeCommit(bytes: Buffer) {
   // First the structure, on a byte-faithful reading (header syntax is ASCII), so that an
   // ambiguous or already-signed commit is refused for that reason whatever its encoding;
   // then the values, from the text as git's log converts it.
-  const encoding = readCommit(bytes.toString('latin1')).encodingLabel;
-  const { commit } = readCommit(decodeCommit(bytes, encoding));
+  const raw = readCommit(bytes.toString('latin1'));
+  const encoding = raw.encodingLabel;
+  // Plain ASCII without an encoding header reads the same either way: read once.
+  const { commit } =
+    encoding === undefined && isAscii(bytes) ? raw : readCommit(decodeCommit(bytes, encoding));
   const utf8 = encoding === undefined || /^utf-?8$/i.test(encoding.trim());
   return { ...commit, ...(utf8 ? {} : { encoding: displayText(encoding, 40) }) };
 }

@@ -69,6 +69,17 @@ export class TokenError extends Error {
 
 const hashOf = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
+/** Each record's stored hash as bytes, decoded once per record (not per request). */
+const storedHashes = new WeakMap<TokenRecord, Buffer>();
+function storedHash(t: TokenRecord): Buffer {
+  let b = storedHashes.get(t);
+  if (!b) {
+    b = typeof t.hash === 'string' ? Buffer.from(t.hash, 'hex') : Buffer.alloc(0);
+    storedHashes.set(t, b);
+  }
+  return b;
+}
+
 export function isValidTokenName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
 }
@@ -300,7 +311,7 @@ export class TokenStore {
     const h = hashOf(presented);
     let found: TokenRecord | undefined;
     for (const t of this.records) {
-      const stored = Buffer.from(t.hash, 'hex');
+      const stored = storedHash(t);
       if (stored.length === h.length && this.equal(stored, h)) found = t;
     }
     if (!found) throw this.refused('bad-token', 'the client token is not known to this proxy');

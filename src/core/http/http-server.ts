@@ -55,8 +55,11 @@ export interface HttpHandlerOptions {
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
   /** Body bytes held across all requests, and per client. */
   budget: ByteBudget;
-  /** Resolves when the client may sign now (it may wait its turn); rejects with 429. */
-  rateLimit: (clientId: string, signal: AbortSignal) => Promise<void>;
+  /**
+   * Resolves when the client may sign now (it may wait its turn); rejects with 429.
+   * `signal` makes the request's abort signal, only when it has to wait.
+   */
+  rateLimit: (clientId: string, signal: () => AbortSignal) => Promise<void>;
   /** Called once per request when its answer is sent (or the requester hung up). */
   onFinished?: (
     ctx: RequestContext,
@@ -195,8 +198,14 @@ export function refuseBrowsersAndForeignHosts(
   }
 }
 
+/** A target that is one lower-case path segment and nothing else: read as it is. */
+const PLAIN_TARGET = /^\/[a-z]{1,16}$/;
+const NO_QUERY: Readonly<URLSearchParams> = new URLSearchParams();
+
 /** The request target as a path on this server: origin-form only, one leading slash. */
-export function parseTarget(target: string | undefined): URL {
+export function parseTarget(target: string | undefined): Pick<URL, 'pathname' | 'searchParams'> {
+  // What URL would make of it, without building one (most requests: /sign, /healthz).
+  if (target && PLAIN_TARGET.test(target)) return { pathname: target, searchParams: NO_QUERY };
   const bad = () =>
     new ProxyError(400, 'bad-request-target', 'the request target must be a path such as /sign');
   // Absolute-form (`POST http://evil/sign`), authority-form and `//host/...` name other
@@ -216,14 +225,27 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const address = remoteAddress(req);
-    const abort = new AbortController();
+    // Made only when a step waits (a queue, a person): most requests never need one.
+    let abort: AbortController | null = null;
+    let hungUp = false;
     res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
+      if (res.writableFinished) return;
+      hungUp = true;
+      abort?.abort();
     });
+    const signal = () => {
+      if (!abort) {
+        abort = new AbortController();
+        if (hungUp) abort.abort();
+      }
+      return abort.signal;
+    };
     const ctx: RequestContext = {
       id: randomUUID(),
       client: anonymousClient(address),
-      signal: abort.signal,
+      get signal() {
+        return signal();
+      },
     };
     // For the log line, even when a guard refuses the request before its target is checked.
     let path = /^\/[^/?#]/.test(req.url ?? '')
@@ -295,7 +317,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           throw new ProxyError(413, 'too-large', `the body exceeds the ${opts.maxBody}-byte limit`);
         }
         // 6. This client's turn (a burst waits briefly rather than failing).
-        await opts.rateLimit(ctx.client.id, abort.signal);
+        await opts.rateLimit(ctx.client.id, signal);
         // 7. The body, within the limit, the budget and the deadline. Held bytes are given
         // back when the answer is sent. Only now is a client told to send it.
         const clientId = ctx.client.id;
@@ -350,7 +372,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
 
     function finish(): void {
       const ms = (performance.now() - started).toFixed(1);
-      const hungUp = abort.signal.aborted && status >= 400;
+      const byHangUp = hungUp && status >= 400;
       const level = path === '/healthz' ? 'debug' : 'info';
       if (logs(log, level)) {
         const parts = [
@@ -359,12 +381,12 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         ];
         if (ctx.fingerprint) parts.push(`key=${ctx.fingerprint}`);
         if (ctx.namespace) parts.push(`ns=${ctx.namespace}`);
-        parts.push(`status=${hungUp ? `${status}(hung up)` : status}`);
-        if (status >= 400) parts.push(`code=${hungUp ? 'hung-up' : code}`);
+        parts.push(`status=${byHangUp ? `${status}(hung up)` : status}`);
+        if (status >= 400) parts.push(`code=${byHangUp ? 'hung-up' : code}`);
         parts.push(`ms=${ms}`);
         log[level](parts.join(' '));
       }
-      opts.onFinished?.(ctx, path, status, hungUp ? 'hung-up' : code, Number(ms));
+      opts.onFinished?.(ctx, path, status, byHangUp ? 'hung-up' : code, Number(ms));
     }
   };
 }

@@ -98,8 +98,11 @@ export class RateLimiter {
     b.at = t;
   }
 
-  /** Resolves when the request may go on; rejects with 429 or when `signal` aborts. */
-  admit(client: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when the request may go on; rejects with 429 or when `signal` aborts. The
+   * signal may be given as a function, called only when the request has to wait.
+   */
+  admit(client: string, abortSignal?: AbortSignal | (() => AbortSignal)): Promise<void> {
     const { perMinute, burst, queue, maxWaitMs } = this.opts;
     if (perMinute <= 0) return Promise.resolve();
     let b = this.buckets.get(client);
@@ -127,6 +130,9 @@ export class RateLimiter {
       );
     }
     const bucket = b;
+    const signal = typeof abortSignal === 'function' ? abortSignal() : abortSignal;
+    if (signal?.aborted)
+      return Promise.reject(new ProxyError(499, 'cancelled', 'the requester hung up'));
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         const i = bucket.waiters.indexOf(waiter);
