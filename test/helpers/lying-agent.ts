@@ -20,6 +20,7 @@ export type Lie =
   | 'hang'
   | 'close-mid-answer'
   | 'close-unanswered'
+  | 'wrong-type-then-answer'
   | 'bogus-key-count'
   | 'sk-no-presence'
   | 'sk-honest';
@@ -128,10 +129,16 @@ export async function startLyingAgent(
     return Buffer.concat([string('ssh-ed25519'), string(sig)]);
   };
 
+  const lateAnswers = new Map<Socket, Buffer>();
   const onMessage = (sock: Socket, msg: Buffer) => {
     const r = new Reader(msg);
     const type = r.byte();
     state.received.push(type);
+    const late = lateAnswers.get(sock);
+    if (late) {
+      lateAnswers.delete(sock);
+      sock.write(late);
+    }
     if (type === 11) {
       if (state.lie === 'bogus-key-count') return answer(sock, 12, uint32(1_000_000_000));
       const list = kinds.map((k) => Buffer.concat([string(blobs[k]), string(`${k}@lying`)]));
@@ -151,6 +158,14 @@ export async function startLyingAgent(
         return void sock.write(uint32(0x7fffffff));
       case 'wrong-type':
         return answer(sock, 99, string('surprise'));
+      case 'wrong-type-then-answer': {
+        // Out of step: a stray answer now, the real one only when the next request comes,
+        // just ahead of that request's own answer.
+        answer(sock, 99, string('surprise'));
+        const late = frame(Buffer.concat([byte(14), string(signFor(keyBlob, data, flags))]));
+        lateAnswers.set(sock, late);
+        return;
+      }
       case 'failure':
         return answer(sock, 5, Buffer.alloc(0));
       case 'close-unanswered':

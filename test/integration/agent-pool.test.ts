@@ -4,7 +4,7 @@
 // of turn, one that lies, one that hangs; and kept connections never hold a process open.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { Identity } from '../../src/core/agent/agent-client.js';
@@ -78,7 +78,7 @@ describe('kept agent connections', () => {
 
   it('concurrent requests each get their own connection; at most maxIdle are kept', async () => {
     const relay = await startRecordingRelay(dir, agent.sock);
-    const pool = new AgentPool({ timeouts, maxIdle: 2, idleMs: 60_000 });
+    const pool = new AgentPool({ timeouts, maxIdle: 2, idleMs: 60_000, maxAgeMs: 60_000 });
     // Eight requests in flight at once: none may share a connection (one request at a time).
     const lists = await Promise.all(
       Array.from({ length: 8 }, () => pool.use(relay.sock, (c) => c.listIdentities())),
@@ -107,6 +107,13 @@ describe('kept agent connections', () => {
     await assertVerifies(await signer.sign(id, 'git', Buffer.from('after-2')), 'after-2');
     assert.equal(relay.count(SIGN_REQUEST), 2);
     assert.equal(relay.accepted, 3);
+    // Closed with the request written but still unread (the write happens in the same
+    // turn as the call): a reset, and the request reaches the agent once, on a fresh one.
+    const pending = signer.sign(id, 'git', Buffer.from('unread'));
+    relay.dropAll();
+    await assertVerifies(await pending, 'unread');
+    assert.equal(relay.count(SIGN_REQUEST), 3, 'the agent saw the request once');
+    assert.equal(relay.accepted, 4);
     signer.close();
   });
 
@@ -169,6 +176,54 @@ describe('kept agent connections', () => {
     signer.close();
   });
 
+  it('an answer that does not fit its request ends the connection: a late answer behind it is never read as the next one', async () => {
+    const liar = await startLyingAgent(dir);
+    const relay = await startRecordingRelay(dir, liar.sock);
+    const signer = signerOn(relay.sock);
+    const id = await firstKey(signer);
+    liar.lie = 'wrong-type-then-answer';
+    await assert.rejects(signer.sign(id, 'git', Buffer.from('first')), (err: ProxyError) => {
+      assert.equal(err.code, 'agent-protocol-error');
+      return true;
+    });
+    liar.lie = 'honest';
+    // Had the connection been kept, this request would read the first one's late answer
+    // (a signature over other data: bad-signature) instead of its own.
+    const armored = await signer.sign(id, 'git', Buffer.from('second'));
+    assert.match(armored, /^-----BEGIN SSH SIGNATURE-----/);
+    assert.equal(relay.accepted, 2, 'the out-of-step connection was not kept');
+    signer.close();
+  });
+
+  it(
+    'a kept connection is given up when the path names another agent, or when it is too old',
+    { skip: needsPrivateAgent },
+    async () => {
+      const own = tempDir();
+      const old = await startAgent(own, 'moved.sock');
+      const k1 = await makeKey(own, 'ed25519', 'old');
+      await old.add(k1);
+      const signer = signerOn(old.sock);
+      assert.equal((await firstKey(signer)).fingerprint, k1.fingerprint);
+      // The old agent keeps running (its kept connection would still answer); a new agent
+      // now answers at the path.
+      renameSync(old.sock, `${old.sock}.old`);
+      const fresh = await startAgent(own, 'moved.sock');
+      const k2 = await makeKey(own, 'ed25519', 'new');
+      await fresh.add(k2);
+      assert.equal((await firstKey(signer)).fingerprint, k2.fingerprint);
+      signer.close();
+      old.stop();
+      fresh.stop();
+      // Too old: every use dials again.
+      const relay = await startRecordingRelay(dir, agent.sock);
+      const pool = new AgentPool({ timeouts, maxIdle: 4, idleMs: 60_000, maxAgeMs: 0 });
+      for (let i = 0; i < 3; i++) await pool.use(relay.sock, (c) => c.listIdentities());
+      assert.equal(relay.accepted, 3);
+      pool.close();
+    },
+  );
+
   it('an agent whose signature was refused is not asked again on that connection; a hung one is asked once', async () => {
     const liar = await startLyingAgent(dir);
     const relay = await startRecordingRelay(dir, liar.sock);
@@ -209,7 +264,7 @@ describe('kept agent connections', () => {
 
   it('an idle connection is closed after idleMs, and kept ones never hold a process open', async () => {
     const relay = await startRecordingRelay(dir, agent.sock);
-    const pool = new AgentPool({ timeouts, maxIdle: 4, idleMs: 50 });
+    const pool = new AgentPool({ timeouts, maxIdle: 4, idleMs: 50, maxAgeMs: 60_000 });
     await pool.use(relay.sock, (c) => c.listIdentities());
     await relay.allClosed();
     assert.equal(pool.size, 0);
@@ -217,7 +272,7 @@ describe('kept agent connections', () => {
     // its idle connection would time out.
     const script = [
       `const { AgentPool } = require(${JSON.stringify(join(ROOT, 'src/core/agent/agent-pool.ts'))});`,
-      `const p = new AgentPool({ timeouts: { connectMs: 2000, listMs: 2000, signMs: 2000 }, maxIdle: 4, idleMs: 600000 });`,
+      `const p = new AgentPool({ timeouts: { connectMs: 2000, listMs: 2000, signMs: 2000 }, maxIdle: 4, idleMs: 600000, maxAgeMs: 600000 });`,
       `p.use(${JSON.stringify(agent.sock)}, (c) => c.listIdentities()).then((k) => { process.stdout.write(String(k.length)); });`,
     ].join('\n');
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {

@@ -15,13 +15,18 @@ export const SSH_AGENT_SIGN_RESPONSE = 14;
 /** Answers larger than this are refused: no honest agent sends one. */
 export const MAX_AGENT_FRAME = 256 * 1024;
 
-/** Errors that prove the peer never read what was written: a closed or reset socket. */
-const NEVER_READ = new Set([
+/** A write that failed with one of these never reached the agent. */
+const NEVER_WRITTEN = new Set([
   'EPIPE',
   'ECONNRESET',
   'ERR_STREAM_WRITE_AFTER_END',
   'ERR_STREAM_DESTROYED',
 ]);
+/**
+ * A Unix socket closed by its peer with our bytes still unread reads as ECONNRESET. Not so
+ * for a Windows pipe, where libuv reports other read failures under the same codes.
+ */
+const RESET_MEANS_UNREAD = process.platform !== 'win32';
 
 export interface Identity {
   key: PublicKey;
@@ -79,7 +84,15 @@ export class AgentConnection {
     readonly sock: Socket,
     readonly path: string,
     private readonly timeouts: AgentTimeouts,
-  ) {}
+  ) {
+    // Between requests nothing is expected: bytes then mean an agent out of step, and the
+    // connection ends before they could be read as the next request's answer. An error
+    // between requests only ends it too ('close' follows); during one, request() has it.
+    sock.on('data', () => {
+      if (!this.pending) this.close();
+    });
+    sock.on('error', () => {});
+  }
 
   static async open(path: string, timeouts: AgentTimeouts): Promise<AgentConnection> {
     return new AgentConnection(await dialAgent(path, timeouts.connectMs), path, timeouts);
@@ -88,11 +101,6 @@ export class AgentConnection {
   /** Open both ways, and not in the middle of a request: may carry the next one. */
   get reusable(): boolean {
     return !this.pending && this.sock.writable && this.sock.readable;
-  }
-
-  /** Between requests: nothing is expected from the agent. */
-  get idle(): boolean {
-    return !this.pending;
   }
 
   close(): void {
@@ -145,8 +153,12 @@ export class AgentConnection {
       // A kept connection whose write failed, or that was reset with our request unread,
       // was closed by the agent while idle: the agent never took the request. An agent
       // that reads a request and then hangs up or never answers is not asked twice.
+      let writeFailed = false;
       const stale = (err: NodeJS.ErrnoException) =>
-        have === 0 && this.mayBeStale && NEVER_READ.has(err.code ?? '');
+        have === 0 &&
+        this.mayBeStale &&
+        ((writeFailed && NEVER_WRITTEN.has(err.code ?? '')) ||
+          (err.code === 'ECONNRESET' && RESET_MEANS_UNREAD));
       const onError = (err: NodeJS.ErrnoException) =>
         finish(
           stale(err)
@@ -179,7 +191,11 @@ export class AgentConnection {
       sock.on('data', onData);
       sock.on('error', onError);
       sock.on('close', onClose);
-      sock.write(Buffer.concat([uint32(payload.length), payload]));
+      // The write's own callback runs before the stream's 'error' for the same failure; an
+      // error seen first is taken as a read error (never re-sent: the safe reading).
+      sock.write(Buffer.concat([uint32(payload.length), payload]), (err) => {
+        if (err) writeFailed = true;
+      });
     });
   }
 
@@ -189,18 +205,9 @@ export class AgentConnection {
       this.timeouts.listMs,
       'the key list',
     );
-    try {
-      const type = r.byte('message type');
-      if (type === SSH_AGENT_FAILURE) {
-        throw new ProxyError(502, 'agent-refused', 'the agent refused to list its keys');
-      }
-      if (type !== SSH_AGENT_IDENTITIES_ANSWER)
-        throw protocolError(`message type ${type} to a key list request`);
-      return readIdentities(r);
-    } catch (err) {
-      if (err instanceof WireError) throw protocolError(err.message);
-      throw err;
-    }
+    return this.answer(r, SSH_AGENT_IDENTITIES_ANSWER, 'a key list request', readIdentities, () => {
+      throw new ProxyError(502, 'agent-refused', 'the agent refused to list its keys');
+    });
   }
 
   /** SIGN_REQUEST; returns the raw signature blob (not yet checked). */
@@ -212,21 +219,39 @@ export class AgentConnection {
       uint32(flags),
     ]);
     const r = await this.request(payload, this.timeouts.signMs, 'the sign request');
-    try {
-      const type = r.byte('message type');
-      if (type === SSH_AGENT_FAILURE) {
-        throw new ProxyError(
-          502,
-          'agent-refused',
-          'the agent refused to sign (its own confirmation may have been declined, or the key is locked)',
-        );
-      }
-      if (type !== SSH_AGENT_SIGN_RESPONSE)
-        throw protocolError(`message type ${type} to a sign request`);
-      const sig = Buffer.from(r.string('signature'));
-      r.end('sign response');
+    const read = (body: Reader) => {
+      const sig = Buffer.from(body.string('signature'));
+      body.end('sign response');
       return sig;
+    };
+    return this.answer(r, SSH_AGENT_SIGN_RESPONSE, 'a sign request', read, () => {
+      throw new ProxyError(
+        502,
+        'agent-refused',
+        'the agent refused to sign (its own confirmation may have been declined, or the key is locked)',
+      );
+    });
+  }
+
+  /**
+   * Read one answer: `expected` is read by `read`, a bare FAILURE is the agent's refusal
+   * (the connection stays usable). Anything else is an agent out of step with us: the
+   * connection is closed, so a late or stray answer can never be read as the next one's.
+   */
+  private answer<T>(
+    r: Reader,
+    expected: number,
+    what: string,
+    read: (body: Reader) => T,
+    refused: () => never,
+  ): T {
+    const type = r.byte('message type');
+    if (type === SSH_AGENT_FAILURE && r.remaining === 0) refused();
+    try {
+      if (type !== expected) throw protocolError(`message type ${type} to ${what}`);
+      return read(r);
     } catch (err) {
+      this.close();
       if (err instanceof WireError) throw protocolError(err.message);
       throw err;
     }

@@ -6,6 +6,9 @@
 // signs on the agent as it is now, so a key added, removed or rotated counts on the very
 // next request. A kept connection is never session-bound (the agent endpoint dials its own,
 // agent-endpoint/upstream.ts), so it carries no destination restriction from another use.
+// It is given up when the path names another socket than the one dialled (an agent
+// restarted there, a re-pointed symlink), and after a while in any case.
+import { statSync } from 'node:fs';
 import { AgentConnection, StaleAgentConnection, type AgentTimeouts } from './agent-client.js';
 
 export interface AgentPoolOptions {
@@ -14,15 +17,35 @@ export interface AgentPoolOptions {
   maxIdle: number;
   /** An idle connection is closed after this long: the agent is not held open for nothing. */
   idleMs: number;
+  /** No connection is used after this long since it was dialled, however busy. */
+  maxAgeMs: number;
 }
 
-interface Idle {
+interface Kept {
   conn: AgentConnection;
+  /** What the path named when it was dialled (null where there is nothing to stat). */
+  identity: string | null;
+  born: number;
+}
+
+interface Idle extends Kept {
   timer: NodeJS.Timeout;
+}
+
+/** The socket a path names now: device and inode (Windows pipes: nothing to compare). */
+function identityOf(path: string): string | null {
+  if (process.platform === 'win32') return null;
+  try {
+    const s = statSync(path, { throwIfNoEntry: false });
+    return s ? `${s.dev}:${s.ino}` : 'absent';
+  } catch {
+    return 'unreadable'; // the dial says why
+  }
 }
 
 export class AgentPool {
   private readonly idle: Idle[] = [];
+  private readonly kept = new WeakMap<AgentConnection, Kept>();
   private closed = false;
 
   constructor(private readonly opts: AgentPoolOptions) {}
@@ -42,7 +65,7 @@ export class AgentPool {
         if (!(err instanceof StaleAgentConnection)) throw err;
       }
     }
-    return this.run(await AgentConnection.open(path, this.opts.timeouts), fn);
+    return this.run(await this.dial(path), fn);
   }
 
   /** Close every idle connection; those in use are closed when their request ends. */
@@ -59,6 +82,14 @@ export class AgentPool {
     return this.idle.length;
   }
 
+  private async dial(path: string): Promise<AgentConnection> {
+    const identity = identityOf(path);
+    const conn = await AgentConnection.open(path, this.opts.timeouts);
+    this.kept.set(conn, { conn, identity, born: Date.now() });
+    conn.sock.on('close', () => this.drop(conn));
+    return conn;
+  }
+
   private async run<T>(conn: AgentConnection, fn: (conn: AgentConnection) => Promise<T>) {
     try {
       return await fn(conn);
@@ -68,53 +99,48 @@ export class AgentPool {
   }
 
   private take(path: string): AgentConnection | null {
+    let identity: string | null | undefined;
     for (let i = this.idle.length - 1; i >= 0; i--) {
-      const { conn, timer } = this.idle[i]!;
-      if (conn.path !== path) continue;
+      const entry = this.idle[i]!;
+      if (entry.conn.path !== path) continue;
       this.idle.splice(i, 1);
-      clearTimeout(timer);
-      // Half-closed by the agent, its close not yet seen: never handed out.
-      if (!conn.reusable) {
-        conn.close();
+      clearTimeout(entry.timer);
+      identity ??= identityOf(path);
+      // Half-closed by the agent (its close not yet seen), too old, or the path now names
+      // another socket: never handed out.
+      if (
+        !entry.conn.reusable ||
+        Date.now() - entry.born >= this.opts.maxAgeMs ||
+        entry.identity !== identity
+      ) {
+        entry.conn.close();
         continue;
       }
-      conn.sock.ref();
-      conn.mayBeStale = true;
-      return conn;
+      entry.conn.sock.ref();
+      entry.conn.mayBeStale = true;
+      return entry.conn;
     }
     return null;
   }
 
   private giveBack(conn: AgentConnection): void {
-    if (this.closed || !conn.reusable || this.idle.length >= this.opts.maxIdle) {
+    const kept = this.kept.get(conn);
+    if (!kept || this.closed || !conn.reusable || this.idle.length >= this.opts.maxIdle) {
       conn.close();
       return;
     }
-    if (!watched.has(conn)) this.watch(conn);
     // An idle connection never keeps the process alive.
     conn.sock.unref();
-    const timer = setTimeout(() => this.drop(conn, true), this.opts.idleMs);
+    const timer = setTimeout(() => {
+      this.drop(conn);
+      conn.close();
+    }, this.opts.idleMs);
     timer.unref();
-    this.idle.push({ conn, timer });
+    this.idle.push({ ...kept, timer });
   }
 
-  /** Once per connection: while it is idle, anything from the agent ends it. */
-  private watch(conn: AgentConnection): void {
-    watched.add(conn);
-    // Always a listener, so an error on an idle connection is never thrown.
-    conn.sock.on('error', () => conn.close());
-    conn.sock.on('close', () => this.drop(conn, false));
-    // An answer nobody asked for: the agent is confused; never read it as the next answer.
-    conn.sock.on('data', () => {
-      if (conn.idle) this.drop(conn, true);
-    });
-  }
-
-  private drop(conn: AgentConnection, close: boolean): void {
+  private drop(conn: AgentConnection): void {
     const i = this.idle.findIndex((e) => e.conn === conn);
     if (i >= 0) clearTimeout(this.idle.splice(i, 1)[0]!.timer);
-    if (close) conn.close();
   }
 }
-
-const watched = new WeakSet<AgentConnection>();

@@ -17,7 +17,7 @@ export interface AgentSignerOptions {
 }
 
 /** Idle agent connections kept, and for how long. */
-const POOL = { maxIdle: 8, idleMs: 15_000 };
+const POOL = { maxIdle: 8, idleMs: 15_000, maxAgeMs: 60_000 };
 
 export class AgentSigner {
   private readonly pool: AgentPool;
@@ -74,8 +74,8 @@ export class AgentSigner {
     try {
       checkSignature(id.key, data, sig);
     } catch (err) {
-      if (!(err instanceof SignatureCheckError)) throw err;
       conn.close(); // an agent that lies is not asked again on this connection
+      if (!(err instanceof SignatureCheckError)) throw err;
       this.opts.log.error(`refused the agent's signature with ${id.fingerprint}: ${err.message}`);
       throw new ProxyError(
         502,

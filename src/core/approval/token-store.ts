@@ -69,7 +69,10 @@ export class TokenError extends Error {
 
 const hashOf = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
-/** Each record's stored hash as bytes, decoded once per record (not per request). */
+/**
+ * Each record's stored hash as bytes, decoded once per record (not per request). Records
+ * are never changed in place (a reload or an update replaces them), so this cannot go stale.
+ */
 const storedHashes = new WeakMap<TokenRecord, Buffer>();
 function storedHash(t: TokenRecord): Buffer {
   let b = storedHashes.get(t);

@@ -200,12 +200,12 @@ export function refuseBrowsersAndForeignHosts(
 
 /** A target that is one lower-case path segment and nothing else: read as it is. */
 const PLAIN_TARGET = /^\/[a-z]{1,16}$/;
-const NO_QUERY: Readonly<URLSearchParams> = new URLSearchParams();
 
 /** The request target as a path on this server: origin-form only, one leading slash. */
 export function parseTarget(target: string | undefined): Pick<URL, 'pathname' | 'searchParams'> {
   // What URL would make of it, without building one (most requests: /sign, /healthz).
-  if (target && PLAIN_TARGET.test(target)) return { pathname: target, searchParams: NO_QUERY };
+  if (target && PLAIN_TARGET.test(target))
+    return { pathname: target, searchParams: new URLSearchParams() };
   const bad = () =>
     new ProxyError(400, 'bad-request-target', 'the request target must be a path such as /sign');
   // Absolute-form (`POST http://evil/sign`), authority-form and `//host/...` name other
