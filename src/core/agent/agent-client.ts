@@ -246,7 +246,10 @@ export class AgentConnection {
     refused: () => never,
   ): T {
     const type = r.byte('message type');
-    if (type === SSH_AGENT_FAILURE && r.remaining === 0) refused();
+    if (type === SSH_AGENT_FAILURE) {
+      if (r.remaining > 0) this.close(); // a refusal, but not one a well-behaved agent frames
+      refused();
+    }
     try {
       if (type !== expected) throw protocolError(`message type ${type} to ${what}`);
       return read(r);
