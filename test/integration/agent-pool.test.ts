@@ -40,6 +40,14 @@ before(async () => {
   await agent.add(key);
 });
 
+/** A private agent of its own at `sockName` in `dir`, holding one new Ed25519 key. */
+async function agentHolding(dir: string, sockName: string, keyName: string) {
+  const a = await startAgent(dir, sockName);
+  const k = await makeKey(dir, 'ed25519', keyName);
+  await a.add(k);
+  return [a, k] as const;
+}
+
 function signerOn(path: string, opts: { signMs?: number } = {}) {
   const signer = new AgentSigner({
     upstream: () => path,
@@ -122,16 +130,12 @@ describe('kept agent connections', () => {
     { skip: needsPrivateAgent },
     async () => {
       const own = tempDir();
-      const first = await startAgent(own, 'restart.sock');
-      const k1 = await makeKey(own, 'ed25519', 'first');
-      await first.add(k1);
+      const [first, k1] = await agentHolding(own, 'restart.sock', 'first');
       const signer = signerOn(first.sock);
       assert.equal((await firstKey(signer)).fingerprint, k1.fingerprint);
       first.stop();
       await waitFor(() => !existsSync(first.sock), 5_000, 'the agent to go');
-      const second = await startAgent(own, 'restart.sock');
-      const k2 = await makeKey(own, 'ed25519', 'second');
-      await second.add(k2);
+      const [second, k2] = await agentHolding(own, 'restart.sock', 'second');
       const id = await firstKey(signer);
       assert.equal(id.fingerprint, k2.fingerprint, 'the new agent answered, not a kept socket');
       await assertVerifies(await signer.sign(id, 'git', Buffer.from('rotated')), 'rotated', k2);
@@ -145,9 +149,7 @@ describe('kept agent connections', () => {
     { skip: needsPrivateAgent },
     async () => {
       const own = tempDir();
-      const a = await startAgent(own, 'removal.sock');
-      const k = await makeKey(own, 'ed25519', 'removable');
-      await a.add(k);
+      const [a, k] = await agentHolding(own, 'removal.sock', 'removable');
       const relay = await startRecordingRelay(own, a.sock);
       const signer = signerOn(relay.sock);
       const id = await firstKey(signer);
@@ -200,17 +202,13 @@ describe('kept agent connections', () => {
     { skip: needsPrivateAgent },
     async () => {
       const own = tempDir();
-      const old = await startAgent(own, 'moved.sock');
-      const k1 = await makeKey(own, 'ed25519', 'old');
-      await old.add(k1);
+      const [old, k1] = await agentHolding(own, 'moved.sock', 'old');
       const signer = signerOn(old.sock);
       assert.equal((await firstKey(signer)).fingerprint, k1.fingerprint);
       // The old agent keeps running (its kept connection would still answer); a new agent
       // now answers at the path.
       renameSync(old.sock, `${old.sock}.old`);
-      const fresh = await startAgent(own, 'moved.sock');
-      const k2 = await makeKey(own, 'ed25519', 'new');
-      await fresh.add(k2);
+      const [fresh, k2] = await agentHolding(own, 'moved.sock', 'new');
       assert.equal((await firstKey(signer)).fingerprint, k2.fingerprint);
       signer.close();
       old.stop();
