@@ -106,9 +106,11 @@ describe('a web page attacking the proxy', () => {
     const rebindPage = `<!doctype html><script>
       window.results = {};
       (async () => {
-        for (;;) {
-          try { const r = await fetch('/publickey'); if ((await r.text()) !== 'attacker') break; } catch (e) { break; }
-          await new Promise((res) => setTimeout(res, 100));
+        // Until something other than the attacker answers. Between the attacker's server
+        // closing and the proxy listening on its port a fetch fails: keep asking (bounded).
+        for (let i = 0; i < 300; i++) {
+          try { const r = await fetch('/publickey'); if ((await r.text()) !== 'attacker') break; } catch (e) { /* not yet rebound */ }
+          await new Promise((res) => setTimeout(res, 50));
         }
         try { const r = await fetch('/publickey'); window.results.publickey = r.status + ':' + (await r.text()); } catch (e) { window.results.publickey = 'blocked'; }
         try { const r = await fetch('/sign', { method: 'POST', body: 'attack' }); window.results.sign = r.status + ':' + (await r.text()); } catch (e) { window.results.sign = 'blocked'; }
