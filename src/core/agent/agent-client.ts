@@ -77,7 +77,7 @@ export class StaleAgentConnection extends ProxyError {
  */
 export class AgentConnection {
   private pending = false;
-  /** Set when taken from the idle pool, cleared by the first answer byte: see StaleAgentConnection. */
+  /** Set when taken from the idle pool, cleared when its first request settles: see StaleAgentConnection. */
   mayBeStale = false;
 
   private constructor(
