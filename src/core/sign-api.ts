@@ -97,7 +97,9 @@ export function createSignApi(deps: SignApiDeps): SignApi {
       } catch (err) {
         if (!(err instanceof ProxyError) || err.code !== 'agent-refused') throw err;
         // Refused: because it does not hold the key (404, saying what it holds), or not.
-        selectKey(await conn.listIdentities(), policy, requested.fingerprint);
+        // (An oddly framed refusal ends the connection: then ask on another.)
+        const held = conn.reusable ? await conn.listIdentities() : await signer.listKeys();
+        selectKey(held, policy, requested.fingerprint);
         throw err;
       }
     });

@@ -21,6 +21,7 @@ export type Lie =
   | 'close-mid-answer'
   | 'close-unanswered'
   | 'wrong-type-then-answer'
+  | 'failure-with-bytes'
   | 'bogus-key-count'
   | 'sk-no-presence'
   | 'sk-honest';
@@ -168,6 +169,8 @@ export async function startLyingAgent(
       }
       case 'failure':
         return answer(sock, 5, Buffer.alloc(0));
+      case 'failure-with-bytes':
+        return answer(sock, 5, Buffer.from([0]));
       case 'close-unanswered':
         return void sock.destroy();
       case 'close-mid-answer':
@@ -184,7 +187,10 @@ export async function startLyingAgent(
     }
   };
 
+  const open = new Set<Socket>();
   const server: Server = createServer((sock) => {
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
     let buf = Buffer.alloc(0);
     sock.on('error', () => {});
     sock.on('data', (c: Buffer) => {
@@ -199,6 +205,9 @@ export async function startLyingAgent(
     });
   });
   await new Promise<void>((resolve) => server.listen(state.sock, resolve));
-  onCleanup(() => server.close());
+  onCleanup(() => {
+    for (const c of open) c.destroy(); // kept connections of a failed test: not left open
+    server.close();
+  });
   return state;
 }

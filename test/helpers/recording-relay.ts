@@ -49,7 +49,12 @@ export async function startRecordingRelay(dir: string, upstream: string): Promis
     agent.on('error', () => client.destroy());
   });
   await new Promise<void>((r) => server.listen(sock, r));
-  onCleanup(() => server.close());
+  // Open connections too: a test that failed before closing its side must not hold the
+  // file open.
+  onCleanup(() => {
+    for (const c of open) c.destroy();
+    server.close();
+  });
   const relay: RecordingRelay = {
     sock,
     received,

@@ -16,13 +16,15 @@ import { startLyingAgent } from '../helpers/lying-agent.js';
 import {
   keygenVerify,
   makeKey,
+  onCleanup,
   startAgent,
   tempDir,
   waitFor,
   type Agent,
   type TestKey,
 } from '../helpers/openssh.js';
-import { needsPrivateAgent } from '../helpers/platform.js';
+import { needsLinux, needsPrivateAgent } from '../helpers/platform.js';
+import { connect, createServer, type Socket } from 'node:net';
 import { startRecordingRelay } from '../helpers/recording-relay.js';
 import { ROOT } from '../helpers/proxy.js';
 
@@ -219,6 +221,35 @@ describe('kept agent connections', () => {
       for (let i = 0; i < 3; i++) await pool.use(relay.sock, (c) => c.listIdentities());
       assert.equal(relay.accepted, 3);
       pool.close();
+    },
+  );
+
+  it(
+    'an agent on a path stat cannot read (a Linux abstract socket): it works, its connections are not kept',
+    { skip: needsLinux('abstract Unix sockets') },
+    async () => {
+      const name = `\0sap-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
+      let accepted = 0;
+      const clients = new Set<Socket>();
+      const server = createServer((client) => {
+        accepted++;
+        clients.add(client);
+        const upstream = connect(agent.sock);
+        client.pipe(upstream).pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((r) => server.listen(name, r));
+      const pool = new AgentPool({ timeouts, maxIdle: 4, idleMs: 60_000, maxAgeMs: 60_000 });
+      onCleanup(() => {
+        pool.close();
+        for (const c of clients) c.destroy();
+        server.close();
+      });
+      for (let i = 0; i < 3; i++)
+        assert.equal((await pool.use(name, (c) => c.listIdentities())).length, 1);
+      assert.equal(accepted, 3, 'no connection was reused');
+      assert.equal(pool.size, 0);
     },
   );
 

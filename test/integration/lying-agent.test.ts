@@ -69,6 +69,13 @@ const CASES: { lie: Lie; key: 'ed25519' | 'rsa' | 'sk'; status: number; line: Re
     line: /^agent-refused: the agent refused to sign/,
   },
   {
+    // A refusal framed with a stray byte ends the connection; still a refusal, not a 503.
+    lie: 'failure-with-bytes',
+    key: 'ed25519',
+    status: 502,
+    line: /^agent-refused: the agent refused to sign/,
+  },
+  {
     lie: 'rsa-sha1',
     key: 'rsa',
     status: 502,

@@ -16,17 +16,13 @@ export const SSH_AGENT_SIGN_RESPONSE = 14;
 export const MAX_AGENT_FRAME = 256 * 1024;
 
 /** A write that failed with one of these never reached the agent. */
-const NEVER_WRITTEN = new Set([
-  'EPIPE',
-  'ECONNRESET',
-  'ERR_STREAM_WRITE_AFTER_END',
-  'ERR_STREAM_DESTROYED',
-]);
+const NEVER_WRITTEN = new Set(['EPIPE', 'ECONNRESET']);
 /**
- * A Unix socket closed by its peer with our bytes still unread reads as ECONNRESET. Not so
- * for a Windows pipe, where libuv reports other read failures under the same codes.
+ * On Linux a Unix socket closed by its peer with our bytes still unread reads as
+ * ECONNRESET. Elsewhere (a Windows pipe, where libuv reports other read failures under the
+ * same codes; macOS, not shown here) a reset is not taken as proof: no resend.
  */
-const RESET_MEANS_UNREAD = process.platform !== 'win32';
+const RESET_MEANS_UNREAD = process.platform === 'linux';
 
 export interface Identity {
   key: PublicKey;

@@ -32,6 +32,9 @@ interface Idle extends Kept {
   timer: NodeJS.Timeout;
 }
 
+/** A path stat cannot read (e.g. a Linux abstract socket): its connections are not kept. */
+const UNREADABLE = 'unreadable';
+
 /** The socket a path names now: device and inode (Windows pipes: nothing to compare). */
 function identityOf(path: string): string | null {
   if (process.platform === 'win32') return null;
@@ -39,7 +42,7 @@ function identityOf(path: string): string | null {
     const s = statSync(path, { throwIfNoEntry: false });
     return s ? `${s.dev}:${s.ino}` : 'absent';
   } catch {
-    return 'unreadable'; // the dial says why
+    return UNREADABLE;
   }
 }
 
@@ -111,7 +114,8 @@ export class AgentPool {
       if (
         !entry.conn.reusable ||
         Date.now() - entry.born >= this.opts.maxAgeMs ||
-        entry.identity !== identity
+        entry.identity !== identity ||
+        identity === UNREADABLE
       ) {
         entry.conn.close();
         continue;
@@ -125,7 +129,13 @@ export class AgentPool {
 
   private giveBack(conn: AgentConnection): void {
     const kept = this.kept.get(conn);
-    if (!kept || this.closed || !conn.reusable || this.idle.length >= this.opts.maxIdle) {
+    if (
+      !kept ||
+      kept.identity === UNREADABLE ||
+      this.closed ||
+      !conn.reusable ||
+      this.idle.length >= this.opts.maxIdle
+    ) {
       conn.close();
       return;
     }
