@@ -15,7 +15,7 @@ import {
   describeLogin,
   LoginRefused,
 } from '../../src/core/agent-endpoint/describe-login.js';
-import { frame, FrameError, FrameReader } from '../../src/core/agent-endpoint/frames.js';
+import { frame, FrameError, FrameReader } from '../../src/core/agent/frames.js';
 import { lookupHost } from '../../src/core/agent-endpoint/known-hosts.js';
 import { readHostCertificate } from '../../src/core/agent-endpoint/host-certificate.js';
 import {

@@ -17,7 +17,7 @@ import { keyLabel, type PublicKey } from '../ssh/keys.js';
 import type { Logger } from '../logger.js';
 import { Reader, WireError } from '../ssh/wire.js';
 import { describeData, describeLogin, LoginRefused, type SignSubject } from './describe-login.js';
-import { frame, FrameReader } from './frames.js';
+import { frame, FrameReader } from '../agent/frames.js';
 import { MAX_AGENT_FRAME } from './messages.js';
 import type { HostName } from './known-hosts.js';
 import {

@@ -2,18 +2,18 @@
 // and sign. One request at a time per connection; every answer is untrusted input.
 import type { Socket } from 'node:net';
 import { dialAgent } from './agent-dialer.js';
+import { frame, FrameError, FrameReader } from './frames.js';
 import { ProxyError } from '../errors.js';
 import { fingerprint, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
 import { byte, Reader, string, uint32, WireError } from '../ssh/wire.js';
+
+export { MAX_AGENT_FRAME } from './frames.js';
 
 export const SSH_AGENT_FAILURE = 5;
 export const SSH_AGENTC_REQUEST_IDENTITIES = 11;
 export const SSH_AGENT_IDENTITIES_ANSWER = 12;
 export const SSH_AGENTC_SIGN_REQUEST = 13;
 export const SSH_AGENT_SIGN_RESPONSE = 14;
-
-/** Answers larger than this are refused: no honest agent sends one. */
-export const MAX_AGENT_FRAME = 256 * 1024;
 
 /** A write that failed with one of these never reached the agent. */
 const NEVER_WRITTEN = new Set(['EPIPE', 'ECONNRESET']);
@@ -103,8 +103,11 @@ export class AgentConnection {
     this.sock.destroy();
   }
 
-  /** Send one framed request, read exactly one framed answer. */
-  private request(payload: Buffer, timeoutMs: number, what: string): Promise<Reader> {
+  /**
+   * Send one framed request, read exactly one framed answer (its payload, untrusted). Any
+   * failure closes the connection: after it, the stream cannot be trusted to be aligned.
+   */
+  request(payload: Buffer, timeoutMs: number, what: string): Promise<Buffer> {
     const sock = this.sock;
     if (this.pending) throw new Error('agent connection: a request is already in flight');
     if (!sock.writable) {
@@ -113,10 +116,10 @@ export class AgentConnection {
     }
     this.pending = true;
     return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let have = 0;
+      const reader = new FrameReader();
+      let got = false;
       let settled = false;
-      const finish = (err: Error | null, value?: Reader) => {
+      const finish = (err: Error | null, value?: Buffer) => {
         if (settled) return;
         settled = true;
         this.pending = false;
@@ -128,30 +131,27 @@ export class AgentConnection {
         if (err) {
           sock.destroy();
           reject(err);
-        } else resolve(value as Reader);
+        } else resolve(value as Buffer);
       };
       const onData = (chunk: Buffer) => {
-        chunks.push(chunk);
-        have += chunk.length;
-        if (have < 4) return;
-        const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        const len = head.readUInt32BE(0);
-        if (len === 0) return finish(protocolError('empty frame'));
-        if (len > MAX_AGENT_FRAME) {
-          return finish(
-            protocolError(`frame of ${len} bytes exceeds the ${MAX_AGENT_FRAME}-byte limit`),
-          );
+        got = true;
+        let frames: Buffer[];
+        try {
+          frames = reader.push(chunk);
+        } catch (err) {
+          return finish(protocolError((err as FrameError).message));
         }
-        if (have < 4 + len) return;
-        if (have > 4 + len) return finish(protocolError('unexpected bytes after the answer'));
-        finish(null, new Reader(Buffer.concat(chunks).subarray(4)));
+        if (frames.length === 0) return;
+        if (frames.length > 1 || reader.buffered > 0)
+          return finish(protocolError('unexpected bytes after the answer'));
+        finish(null, frames[0]);
       };
       // A kept connection whose write failed, or that was reset with our request unread,
       // was closed by the agent while idle: the agent never took the request. An agent
       // that reads a request and then hangs up or never answers is not asked twice.
       let writeFailed = false;
       const stale = (err: NodeJS.ErrnoException) =>
-        have === 0 &&
+        !got &&
         this.mayBeStale &&
         ((writeFailed && NEVER_WRITTEN.has(err.code ?? '')) ||
           (err.code === 'ECONNRESET' && RESET_MEANS_UNREAD));
@@ -189,17 +189,15 @@ export class AgentConnection {
       sock.on('close', onClose);
       // The write's own callback runs before the stream's 'error' for the same failure; an
       // error seen first is taken as a read error (never re-sent: the safe reading).
-      sock.write(Buffer.concat([uint32(payload.length), payload]), (err) => {
+      sock.write(frame(payload), (err) => {
         if (err) writeFailed = true;
       });
     });
   }
 
   async listIdentities(): Promise<Identity[]> {
-    const r = await this.request(
-      byte(SSH_AGENTC_REQUEST_IDENTITIES),
-      this.timeouts.listMs,
-      'the key list',
+    const r = new Reader(
+      await this.request(byte(SSH_AGENTC_REQUEST_IDENTITIES), this.timeouts.listMs, 'the key list'),
     );
     return this.answer(r, SSH_AGENT_IDENTITIES_ANSWER, 'a key list request', readIdentities, () => {
       throw new ProxyError(502, 'agent-refused', 'the agent refused to list its keys');
@@ -214,7 +212,7 @@ export class AgentConnection {
       string(data),
       uint32(flags),
     ]);
-    const r = await this.request(payload, this.timeouts.signMs, 'the sign request');
+    const r = new Reader(await this.request(payload, this.timeouts.signMs, 'the sign request'));
     const read = (body: Reader) => {
       const sig = Buffer.from(body.string('signature'));
       body.end('sign response');

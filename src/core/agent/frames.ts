@@ -1,8 +1,11 @@
-// Framing of the agent protocol on the server side: `uint32 length ‖ payload`, read
-// incrementally from an untrusted stream with a hard size bound, so a client can neither
-// make the proxy buffer without limit nor confuse one message with the next.
+// Framing of the agent protocol, both ways (answers from the upstream agent, requests from
+// sandboxes at the agent endpoint): `uint32 length ‖ payload`, read incrementally from an
+// untrusted stream with a hard size bound, so a peer can neither make the proxy buffer
+// without limit nor confuse one message with the next.
 import { uint32 } from '../ssh/wire.js';
-import { MAX_AGENT_FRAME } from './messages.js';
+
+/** Frames larger than this are refused: no honest peer sends one (OpenSSH's own bound). */
+export const MAX_AGENT_FRAME = 256 * 1024;
 
 export class FrameError extends Error {
   override name = 'FrameError';
