@@ -9,7 +9,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { Agent as HttpAgent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyEd25519 } from '../src/core/ssh/ed25519.js';
@@ -19,6 +18,7 @@ import { signFlags, checkSignature } from '../src/core/ssh/signature-check.js';
 import { signedData } from '../src/core/ssh/sshsig.js';
 import { benchShim } from './shim.js';
 import { benchSshLogin } from './ssh-login.js';
+import { freePort } from './free-port.js';
 
 const ROOT = join(__dirname, '..');
 const CLI = join(ROOT, 'dist', 'cli', 'cli.js');
@@ -118,18 +118,6 @@ function get(url: string): Promise<number> {
     });
     req.on('error', () => resolve(0));
     req.end();
-  });
-}
-
-/** A free port: listen on 0, note it, close (a taken fixed port would hang the bench). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
   });
 }
 
