@@ -9,7 +9,7 @@ import { before, describe, it } from 'node:test';
 import type { AuditRecord } from '../../src/core/approval/audit.js';
 import { parseAuthorizedKey } from '../../src/core/ssh/keys.js';
 import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
-import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
+import type { Answer, PendingRequest } from '../../src/core/approval/approval-broker.js';
 import { headline } from '../../src/core/approval/request-view.js';
 import { startShimBridge, upgradeAgent } from '../helpers/agent-bridge.js';
 import {
@@ -66,6 +66,21 @@ async function proxyWith(
     { audit: { write: (r) => audit.push(r) } },
   );
   return { ...p, audit };
+}
+
+/** Answer each request put to a person with `answer`, once; the requests seen, in order. */
+function answerEach(p: TestProxy, answer: Answer): PendingRequest[] {
+  const seen: PendingRequest[] = [];
+  p.proxy.broker.attach({
+    update(queue) {
+      for (const q of queue) {
+        if (seen.some((s) => s.id === q.id)) continue;
+        seen.push(q);
+        p.proxy.broker.answer({ id: q.id }, answer);
+      }
+    },
+  });
+  return seen;
 }
 
 function ssh(sock: string, ...command: string[]) {
@@ -127,16 +142,7 @@ describe('agent endpoint: SSH login through the proxy', { skip: needsSshdAsRoot 
 
   it('a person is asked: the prompt names user, host and host key; denial → Permission denied (publickey)', async () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update(queue) {
-        for (const q of queue) {
-          if (seen.some((s) => s.id === q.id)) continue;
-          seen.push(q);
-          p.proxy.broker.answer({ id: q.id }, 'deny');
-        }
-      },
-    });
+    const seen = answerEach(p, 'deny');
     const bridge = await startShimBridge(dir, p.url);
     const before = relay.count(13);
     const r = await ssh(bridge.sock);
@@ -155,16 +161,7 @@ describe('agent endpoint: SSH login through the proxy', { skip: needsSshdAsRoot 
     // Its signed bytes hold the session id only, which any host-key holder can bind: the
     // destination is never taken from such a bind, and no grant given on it covers another.
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update(queue) {
-        for (const q of queue) {
-          if (seen.some((s) => s.id === q.id)) continue;
-          seen.push(q);
-          p.proxy.broker.answer({ id: q.id }, 'allow-for-grant');
-        }
-      },
-    });
+    const seen = answerEach(p, 'allow-for-grant');
     const bridge = await startShimBridge(dir, p.url);
     const args = sshArgs(sshd, knownHosts, bridge.sock);
     const unbound = () =>
@@ -869,15 +866,7 @@ describe(
 
     it('opaque data is shown as size and hash; refused for a git-only or namespace-limited token, and SSHSIG data always', async () => {
       const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'prompt' });
-      const seen: PendingRequest[] = [];
-      p.proxy.broker.attach({
-        update: (q) =>
-          q.forEach((r) => {
-            if (seen.some((s) => s.id === r.id)) return;
-            seen.push(r);
-            p.proxy.broker.answer({ id: r.id }, 'allow-once');
-          }),
-      });
+      const seen = answerEach(p, 'allow-once');
       const gitOnly = p.proxy.tokens.create('gitonly', { gitOnly: true });
       const g = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${gitOnly}` });
       assert.deepEqual(
