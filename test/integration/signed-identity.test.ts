@@ -187,6 +187,35 @@ describe('a fingerprint always names the key that signs (#20.10)', () => {
     });
   }
 
+  it('/agent: a session-bind naming a re-encoded RSA host key is refused and never relayed', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
+    const up = await upgradeAgent(`${p.url}/agent`);
+    const sid = Buffer.alloc(32, 6);
+    const key = parseAuthorizedKey(rsa.line).key;
+    // The host key's real signature over the session id (rsa-sha2-512).
+    const sig = await withAgent(
+      agent.sock,
+      { connectMs: 5_000, listMs: 10_000, signMs: 10_000 },
+      (c) => c.sign(key.blob, sid, 4),
+    );
+    const bind = (hostKey: Buffer) =>
+      Buffer.concat([
+        byte(27),
+        string('session-bind@openssh.com'),
+        string(hostKey),
+        string(sid),
+        string(sig),
+        byte(0),
+      ]);
+    const binds = relay.count(27);
+    assert.deepEqual([...(await exchange(up.socket, bind(reencodedRsa(rsa))))], [28]);
+    assert.equal(relay.count(27), binds, 'not relayed');
+    // The same bind with the key as OpenSSH writes it is accepted and relayed.
+    assert.equal((await exchange(up.socket, bind(key.blob)))[0], 6);
+    assert.equal(relay.count(27), binds + 1);
+    up.socket.destroy();
+  });
+
   it('/sign: a key named in full under a re-encoded blob is 400 bad-key, under allow and under a grant', async () => {
     const fakeLine = `ssh-rsa ${reencodedRsa(rsa).toString('base64')} user-rsa@test`;
     const fakeFp = fingerprint(reencodedRsa(rsa));
