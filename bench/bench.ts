@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { verifyEd25519 } from '../src/core/ssh/ed25519.js';
 import { AgentConnection, withAgent } from '../src/core/agent/agent-client.js';
 import { TokenStore } from '../src/core/approval/token-store.js';
+import { ANY_LOCAL_PROCESS_CONSENT } from '../src/core/config/settings-spec.js';
 import { signFlags, checkSignature } from '../src/core/ssh/signature-check.js';
 import { signedData } from '../src/core/ssh/sshsig.js';
 import { benchShim } from './shim.js';
@@ -134,6 +135,8 @@ async function spawnProxy(env: NodeJS.ProcessEnv, port?: number) {
       SSH_AGENT_PROXY_LOG_LEVEL: 'warn',
       SSH_AGENT_PROXY_RATE_LIMIT: '0',
       SSH_AGENT_PROXY_APPROVAL: 'allow',
+      // Tokenless on purpose: the bench measures signing, not the token gate.
+      SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS: ANY_LOCAL_PROCESS_CONSENT,
     },
     stdio: 'ignore',
   });

@@ -19,6 +19,7 @@ import { applySettings, type ApplyResult } from './config/live-settings.js';
 import type { SettingsValues } from './config/settings-file.js';
 import { cleanLogger, type Logger } from './logger.js';
 import { tokenLimits, TokenStore } from './approval/token-store.js';
+import { refuseUnattendedAllowForAnyone } from './approval/unattended-allow.js';
 import { nameHostFromFiles } from './agent-endpoint/known-hosts-files.js';
 import { listenLocalSocket, LocalSocketError } from './agent-endpoint/local-socket.js';
 import {
@@ -82,6 +83,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       `listening on ${config.addr.host} (beyond loopback) needs at least one client token; create one with: ssh-agent-proxy token create NAME`,
     );
   }
+  refuseUnattendedAllowForAnyone(
+    {
+      policy: config.approval,
+      allowAnyLocalProcess: config.allowAnyLocalProcess,
+      usableTokens: tokens.usable().length,
+    },
+    config.origin.approval === 'default' ? 'SSH_AGENT_PROXY_APPROVAL' : config.origin.approval,
+  );
   const signer = new AgentSigner({
     upstream: () => config.agent?.path ?? null,
     timeouts: {
@@ -354,7 +363,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       activity.add(fn);
       return () => activity.delete(fn);
     },
-    applySettings: (values) => applySettings(config, broker, refreshHosts, values),
+    applySettings: (values) =>
+      applySettings(config, broker, refreshHosts, values, (next) => {
+        refreshTokens(); // the token file as it is now: one created a moment ago counts
+        refuseUnattendedAllowForAnyone(
+          { ...next, policy: next.approval, usableTokens: tokens.usable().length },
+          'approval',
+        );
+      }),
     revokeToken(name) {
       const ok = tokens.revoke(name);
       if (ok) refreshTokens();

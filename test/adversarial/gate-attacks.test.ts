@@ -271,8 +271,28 @@ describe('the token store fails closed', () => {
   }
 
   it('listening beyond loopback, a store deleted before any request still means 401', async () => {
-    const store = new TokenStore(tempDir(), { alwaysRequired: true });
-    assert.equal(store.required, true);
+    const configDir = join(tempDir('sap-cfg-'));
+    const token = await createToken(configDir, 'wide');
+    // 0.0.0.0 needs a token to start: one exists, then its file goes before any request.
+    const g = await gate({
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_ADDR: '0.0.0.0:0',
+      SSH_AGENT_PROXY_CONFIG_DIR: configDir,
+    });
+    rmSync(join(configDir, 'tokens.json'));
+    const before = relay.count(SIGN_REQUEST);
+    const url = `http://127.0.0.1:${g.port}`;
+    const anonymous = await http(`${url}/sign`, { method: 'POST', body: commitObject('a') });
+    assert.equal(anonymous.status, 401, anonymous.text);
+    const withToken = await http(`${url}/sign`, {
+      method: 'POST',
+      body: commitObject('b'),
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    assert.equal(withToken.status, 401, withToken.text);
+    assert.equal(relay.count(SIGN_REQUEST), before, 'the agent was never asked');
+    // The store itself, made for a proxy beyond loopback, requires tokens with no file at all.
+    assert.equal(new TokenStore(tempDir(), { alwaysRequired: true }).required, true);
   });
 
   it('GET /keys lists only the keys the caller may use (token limits and the pin)', async () => {

@@ -46,6 +46,8 @@ export function upgradeAgent(
 
 export interface ShimBridge {
   sock: string;
+  /** The bridge's process group (it is started detached): its socat and relays, no one else's. */
+  pgid: number;
   /** The first line the shim printed (`SSH_AUTH_SOCK=…; export SSH_AUTH_SOCK`). */
   line: string;
   stderr: () => string;
@@ -88,5 +90,5 @@ export async function startShimBridge(
   onCleanup(stop);
   await waitFor(() => out.includes('\n') || child.exitCode !== null, 15_000, 'the shim bridge');
   if (!out.includes('\n')) throw new Error(`the shim bridge exited ${child.exitCode}: ${err}`);
-  return { sock, line: out.split('\n')[0]!, stderr: () => err, stop };
+  return { sock, pgid: child.pid!, line: out.split('\n')[0]!, stderr: () => err, stop };
 }

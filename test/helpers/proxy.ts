@@ -4,6 +4,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/core/config/config.js';
+import { ANY_LOCAL_PROCESS_CONSENT } from '../../src/core/config/settings-spec.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { startProxy, type ProxyOptions, type RunningProxy } from '../../src/core/proxy.js';
 import { onCleanup, tempDir, waitFor } from './openssh.js';
@@ -13,6 +14,14 @@ export const ROOT = join(__dirname, '..', '..');
 export const SHIM = join(ROOT, 'scripts', 'ssh-agent-proxy-sign');
 export const CLI = join(ROOT, 'dist', 'cli', 'cli.js');
 
+/**
+ * Approval `allow` with no client token, chosen outright (it is refused otherwise): the
+ * tests that run tokenless under `allow` test other things than the token gate.
+ */
+export const ANY_LOCAL_PROCESS = {
+  SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS: ANY_LOCAL_PROCESS_CONSENT,
+} as const;
+
 export interface TestProxy {
   proxy: RunningProxy;
   url: string;
@@ -21,7 +30,8 @@ export interface TestProxy {
 
 /**
  * The proxy in this process, on a free loopback port, with a silent log unless given one.
- * Approval defaults to `allow` here: tests of the approval gate set it explicitly.
+ * Approval defaults to `allow` (tokenless, by the opt-out) here: tests of the approval gate
+ * set it explicitly.
  */
 export async function startTestProxy(
   env: Record<string, string>,
@@ -33,6 +43,7 @@ export async function startTestProxy(
     env: {
       SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
       SSH_AGENT_PROXY_APPROVAL: 'allow',
+      ...ANY_LOCAL_PROCESS,
       SSH_AGENT_PROXY_CONFIG_DIR: configDir,
       ...env,
     },
@@ -112,6 +123,7 @@ export async function spawnConsole(
       ...windowsSystemEnv(),
       SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
       SSH_AGENT_PROXY_APPROVAL: 'allow',
+      ...ANY_LOCAL_PROCESS,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

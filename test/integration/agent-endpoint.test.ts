@@ -11,7 +11,7 @@ import { parseAuthorizedKey } from '../../src/core/ssh/keys.js';
 import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
 import type { Answer, PendingRequest } from '../../src/core/approval/approval-broker.js';
 import { headline } from '../../src/core/approval/request-view.js';
-import { startShimBridge, upgradeAgent } from '../helpers/agent-bridge.js';
+import { startShimBridge, upgradeAgent, type ShimBridge } from '../helpers/agent-bridge.js';
 import {
   makeKey,
   mustRun,
@@ -240,13 +240,24 @@ describe('agent endpoint: SSH login through the proxy', { skip: needsSshdAsRoot 
   });
 });
 
-/** Resolves when the socket is closed by the other side (or errors). */
-function closed(sock: import('node:net').Socket): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Resolves when the socket is closed by the other side (or errors). Bounded: a connection
+ * the proxy failed to close fails the test, naming `what`, instead of hanging the suite
+ * (the socket is destroyed, so nothing is left behind).
+ */
+function closed(sock: import('node:net').Socket, what = 'the connection to close'): Promise<void> {
+  return new Promise((resolve, reject) => {
     if (sock.destroyed) return resolve();
+    const bound = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, 30_000);
     sock.resume();
     sock.on('data', () => {});
-    sock.once('close', () => resolve());
+    sock.once('close', () => {
+      clearTimeout(bound);
+      resolve();
+    });
   });
 }
 
@@ -350,76 +361,89 @@ describe('agent endpoint: the gate before the agent', { skip: needsSshdAsRoot },
     up.socket.destroy();
   });
 
-  it('garbage, huge and half-sent frames, a flood and a hung agent close that connection; the proxy keeps serving', async () => {
-    const lying = await (await import('../helpers/lying-agent.js')).startLyingAgent(dir);
-    const p = await proxyWith({
-      SSH_AGENT_PROXY_APPROVAL: 'allow',
-      SSH_AGENT_PROXY_BODY_TIMEOUT: '1',
-      SSH_AGENT_PROXY_LIST_TIMEOUT: '1',
-    });
-    const open = async () => {
-      const r = await upgradeAgent(`${p.url}/agent`);
-      assert.equal(r.status, 101);
-      return r.socket;
-    };
-    const before = relay.received.length;
-    // Garbage after the handshake: read as a length far past the limit.
-    let s = await open();
-    s.write('hello, this is not the agent protocol\r\n');
-    await closed(s);
-    // A huge frame is refused from its header alone.
-    s = await open();
-    s.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 11]));
-    await closed(s);
-    // Half a frame, then silence: closed when the frame deadline passes.
-    s = await open();
-    s.write(Buffer.from([0, 0, 0, 10, 11]));
-    await closed(s);
-    // Half a frame, then the client half-closes: nothing can complete it.
-    s = await open();
-    s.end(Buffer.from([0, 0, 0, 10, 11]));
-    await closed(s);
-    // A client that floods requests and never reads.
-    s = await open();
-    const one = Buffer.from([0, 0, 0, 1, 11]);
-    s.pause();
-    s.write(Buffer.concat(Array.from({ length: 2000 }, () => one)));
-    await closed(s);
-    assert.equal(relay.received.length, before, 'nothing of it reached the agent');
-    await stillServing(p.url);
-    // Unknown and mutating messages: SSH_AGENT_FAILURE, the agent never hears them.
-    const beforeMutating = relay.received.length;
-    s = await open();
-    const answers: Buffer[] = [];
-    s.on('data', (c: Buffer) => answers.push(c));
-    const mutating = Buffer.concat([19, 22, 17, 200].map((t) => Buffer.from([0, 0, 0, 1, t])));
-    s.end(mutating);
-    await closed(s);
-    assert.equal(Buffer.concat(answers).toString('hex'), '0000000105'.repeat(4));
-    assert.equal(
-      relay.received.slice(beforeMutating).length,
-      0,
-      `reached the agent: ${relay.received.slice(beforeMutating).join(',')}`,
-    );
-    // A hung agent: the sign request times out, that connection closes, the proxy goes on.
-    lying.lie = 'hang';
-    const hung = await proxyWith({
-      SSH_AGENT_PROXY_APPROVAL: 'allow',
-      SSH_AGENT_PROXY_UPSTREAM: lying.sock,
-      SSH_AGENT_PROXY_SIGN_TIMEOUT: '1',
-    });
-    const h = await upgradeAgent(`${hung.url}/agent`);
-    const got: Buffer[] = [];
-    h.socket.on('data', (c: Buffer) => got.push(c));
-    const blob = parseAuthorizedKey(lying.ed25519Line).key.blob;
-    const sign = Buffer.concat([byte(13), string(blob), string('data'), uint32(0)]);
-    h.socket.write(Buffer.concat([uint32(sign.length), sign]));
-    await closed(h.socket);
-    assert.deepEqual(lying.received, [13]);
-    assert.equal(Buffer.concat(got).toString('hex'), '0000000105');
-    assert.equal((await http(`${hung.url}/healthz`)).status, 200);
-    await stillServing(p.url);
-  });
+  // Bounded as a whole (each wait is bounded too): a hang fails this test and lets the
+  // file's cleanup stop every process it started, by pid.
+  it(
+    'garbage, huge and half-sent frames, a flood and a hung agent close that connection; the proxy keeps serving',
+    { timeout: 120_000 },
+    async () => {
+      const lying = await (await import('../helpers/lying-agent.js')).startLyingAgent(dir);
+      const p = await proxyWith({
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+        SSH_AGENT_PROXY_BODY_TIMEOUT: '1',
+        SSH_AGENT_PROXY_LIST_TIMEOUT: '1',
+      });
+      const open = async () => {
+        const r = await upgradeAgent(`${p.url}/agent`);
+        assert.equal(r.status, 101);
+        return r.socket;
+      };
+      const before = relay.received.length;
+      // Garbage after the handshake: read as a length far past the limit.
+      let s = await open();
+      s.write('hello, this is not the agent protocol\r\n');
+      await closed(s, 'garbage to close the connection');
+      // A huge frame is refused from its header alone.
+      s = await open();
+      s.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 11]));
+      await closed(s, 'a huge frame to close the connection');
+      // Half a frame, then silence: closed when the frame deadline passes.
+      s = await open();
+      s.write(Buffer.from([0, 0, 0, 10, 11]));
+      await closed(s, 'the frame deadline');
+      // Half a frame, then the client half-closes: nothing can complete it.
+      s = await open();
+      s.end(Buffer.from([0, 0, 0, 10, 11]));
+      await closed(s, 'a half frame and a half-close to close the connection');
+      assert.equal(relay.received.length, before, 'nothing of it reached the agent');
+      // A client that floods requests and never reads. Key-list requests wait on the agent,
+      // so the flood piles up behind the first whatever way its bytes arrive: closed past 8
+      // queued. (How many reached the agent before that depends on arrival, so it is not
+      // asserted beyond: key lists only.)
+      s = await open();
+      const one = Buffer.from([0, 0, 0, 1, 11]);
+      s.pause();
+      s.write(Buffer.concat(Array.from({ length: 2000 }, () => one)));
+      await closed(s, 'the flood to close the connection');
+      assert.ok(
+        relay.received.slice(before).every((t) => t === 11),
+        `only key lists: ${relay.received.slice(before).join(',')}`,
+      );
+      await stillServing(p.url);
+      // Unknown and mutating messages: SSH_AGENT_FAILURE, the agent never hears them.
+      const beforeMutating = relay.received.length;
+      s = await open();
+      const answers: Buffer[] = [];
+      s.on('data', (c: Buffer) => answers.push(c));
+      const mutating = Buffer.concat([19, 22, 17, 200].map((t) => Buffer.from([0, 0, 0, 1, t])));
+      s.end(mutating);
+      await closed(s, 'the answers to the refused messages');
+      assert.equal(Buffer.concat(answers).toString('hex'), '0000000105'.repeat(4));
+      assert.equal(
+        relay.received.slice(beforeMutating).length,
+        0,
+        `reached the agent: ${relay.received.slice(beforeMutating).join(',')}`,
+      );
+      // A hung agent: the sign request times out, that connection closes, the proxy goes on.
+      lying.lie = 'hang';
+      const hung = await proxyWith({
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+        SSH_AGENT_PROXY_UPSTREAM: lying.sock,
+        SSH_AGENT_PROXY_SIGN_TIMEOUT: '1',
+      });
+      const h = await upgradeAgent(`${hung.url}/agent`);
+      const got: Buffer[] = [];
+      h.socket.on('data', (c: Buffer) => got.push(c));
+      const blob = parseAuthorizedKey(lying.ed25519Line).key.blob;
+      const sign = Buffer.concat([byte(13), string(blob), string('data'), uint32(0)]);
+      h.socket.write(Buffer.concat([uint32(sign.length), sign]));
+      await closed(h.socket, 'the sign timeout to close the connection');
+      assert.deepEqual(lying.received, [13]);
+      assert.equal(Buffer.concat(got).toString('hex'), '0000000105');
+      assert.equal((await http(`${hung.url}/healthz`)).status, 200);
+      await stillServing(p.url);
+    },
+  );
 });
 
 describe('agent endpoint: forwarding', { skip: needsSshdAsRoot }, () => {
@@ -659,10 +683,20 @@ describe('agent endpoint: host-local socket', { skip: needsSshdAsRoot }, () => {
   });
 });
 
-/** No relay of a shim bridge is running (`sh|bash SHIM agent-relay`). */
-function relayGone(): boolean {
-  const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  return !/^\S*(sh|bash|dash) \S+ agent-relay$/m.test(ps);
+/**
+ * No relay of this bridge is running (`sh|bash SHIM agent-relay`): only processes in the
+ * bridge's own process group count, so another bridge elsewhere on the machine does not.
+ */
+function relayGone(bridge: ShimBridge): boolean {
+  const ps = execFileSync('ps', ['-eo', 'pgid=,args='], { encoding: 'utf8' });
+  return !ps.split('\n').some((l) => {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(l);
+    return (
+      m !== null &&
+      Number(m[1]) === bridge.pgid &&
+      /^\S*(sh|bash|dash) \S+ agent-relay$/.test(m[2]!)
+    );
+  });
 }
 
 describe(
@@ -681,7 +715,7 @@ describe(
         assert.equal(r.code, 0, r.stderr + bridge.stderr());
         assert.equal(r.stdout.trim(), shell);
         // A relay that ended normally leaves nothing on the bridge's terminal.
-        await waitFor(() => relayGone(), 5_000, 'the relay to end');
+        await waitFor(() => relayGone(bridge), 5_000, 'the relay to end');
         assert.equal(bridge.stderr(), '');
         await bridge.stop();
       }

@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/core/config/config.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { onCleanup, run, tempDir, waitFor, type TestKey } from '../helpers/openssh.js';
 import { http, SHIM, startTestProxy, type TestProxy, CLI } from '../helpers/proxy.js';
-import { createToken, relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
+import { commitObject, createToken, relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
 import type { RecordingRelay } from '../helpers/recording-relay.js';
 import { assertFileMode, needsPosixShell } from '../helpers/platform.js';
 
@@ -376,17 +376,25 @@ describe('client tokens', () => {
     const dup = await run(process.execPath, [CLI, 'token', 'create', 'x1', '--config-dir', cfg]);
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /already exists/);
+  });
+
+  it('a --git-only token from the CLI signs commits and gets 422 not-a-git-object for other bytes', async () => {
+    const cfg = tempDir('sap-cfg-');
+    const token = await createToken(cfg, 'gitonly', '--git-only');
     const p = await proxyWith({
       SSH_AGENT_PROXY_CONFIG_DIR: cfg,
       SSH_AGENT_PROXY_APPROVAL: 'allow',
     });
-    const data = await http(`${p.url}/sign`, {
+    const headers = { Authorization: `Bearer ${token}` };
+    const data = await http(`${p.url}/sign`, { method: 'POST', body: 'not a commit', headers });
+    assert.equal(data.status, 422, data.text);
+    assert.match(data.text, /^not-a-git-object: .*"gitonly"/);
+    const commit = await http(`${p.url}/sign`, {
       method: 'POST',
-      body: 'not a commit',
-      headers: { Authorization: `Bearer ${token}` },
+      body: commitObject('git-only is no refusal of git'),
+      headers,
     });
-    assert.equal(data.status, 422);
-    assert.match(data.text, /^not-a-git-object: /);
+    assert.equal(commit.status, 200, commit.text);
   });
 });
 

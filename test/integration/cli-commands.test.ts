@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { agentWithKey, commitObject, createToken } from '../helpers/fixtures.js';
 import { onCleanup, run, tempDir, waitFor, type Agent } from '../helpers/openssh.js';
-import { CLI, http, spawnConsole } from '../helpers/proxy.js';
+import { ANY_LOCAL_PROCESS, CLI, http, spawnConsole } from '../helpers/proxy.js';
 
 let dir: string;
 let agent: Agent;
@@ -272,6 +272,7 @@ describe('start-up failures', () => {
         SSH_AUTH_SOCK: agent.sock,
         SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
         SSH_AGENT_PROXY_APPROVAL: 'allow',
+        ...ANY_LOCAL_PROCESS,
         SSH_AGENT_PROXY_CONFIG_DIR: join(dir, 'cfg-npm'),
         npm_config_update_notifier: 'false',
       },

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { agentWithKey, commitObject, type AgentWithKey } from '../helpers/fixtures.js';
 import { mustRun, onCleanup, run, tempDir, waitFor, keygenVerify } from '../helpers/openssh.js';
-import { ROOT } from '../helpers/proxy.js';
+import { ANY_LOCAL_PROCESS, ROOT } from '../helpers/proxy.js';
 import { needsPosixSignals, windowsSystemEnv } from '../helpers/platform.js';
 
 const PACKAGE_DIR = join(ROOT, 'dist', 'cli-package');
@@ -92,6 +92,7 @@ describe('the CLI package', () => {
         SSH_AGENT_PROXY_UPSTREAM: fx.agent.sock,
         SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
         SSH_AGENT_PROXY_APPROVAL: 'allow',
+        ...ANY_LOCAL_PROCESS,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

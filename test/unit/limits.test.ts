@@ -140,6 +140,11 @@ describe('limits', () => {
 
   it('turned off, nothing waits', async () => {
     const r = new RateLimiter({ perMinute: 0, burst: 1, queue: 0, maxWaitMs: 0 });
-    for (let i = 0; i < 100; i++) await r.admit('a');
+    for (let i = 0; i < 100; i++)
+      assert.equal(await settled(r.admit('a')), 'resolved', `request ${i}`);
+    // The same limiter turned on refuses at once past its burst of one: what "off" skips.
+    r.setLimit(1);
+    assert.equal(await settled(r.admit('b')), 'resolved');
+    assert.equal(await settled(r.admit('b').catch(() => Promise.reject())), 'rejected');
   });
 });

@@ -78,14 +78,14 @@ export function describeLogin(data: Buffer, auth: UserauthRequest, ctx: LoginCon
     sha256,
   };
   // The grant's scope: this destination — its known_hosts name, else its host key. An
-  // unverified destination is no scope at all: its group is this one login, so a grant
-  // given on it covers no other.
+  // unverified destination is no scope at all: its group is this one login (its whole
+  // SHA-256, never a prefix), so a grant given on it covers no other.
   const group =
     destination === 'known'
       ? `ssh:${host}`
       : bound
         ? `ssh:${bound.hostKeyFingerprint}`
-        : `${UNVERIFIED_GROUP} ${sha256.slice(0, 16)}`;
+        : `${UNVERIFIED_GROUP} ${sha256}`;
   return { kind: 'login', description, group, bind: bound };
 }
 
@@ -100,7 +100,8 @@ export function describeData(data: Buffer): SignSubject {
   return {
     kind: 'data',
     description: { kind: 'data', size: data.length, sha256, text },
-    // Like an unverified login: a grant on these bytes covers only these bytes.
-    group: `${DATA_GROUP} ${sha256.slice(0, 16)}`,
+    // Like an unverified login: a grant on these bytes covers only these bytes — by the
+    // whole digest: a 64-bit prefix is a collision found in minutes on one core.
+    group: `${DATA_GROUP} ${sha256}`,
   };
 }

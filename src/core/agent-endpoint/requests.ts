@@ -2,7 +2,7 @@
 // draft-miller-ssh-agent). Every request is untrusted: anything malformed is a WireError,
 // answered SSH_AGENT_FAILURE by the server.
 import { readIdentities, type Identity } from '../agent/agent-client.js';
-import { fingerprint, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
+import { fingerprint, isCanonicalBlob, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
 import { byte, Reader, string, uint32, WireError } from '../ssh/wire.js';
 import {
   QUERY,
@@ -25,7 +25,12 @@ export function parseSignRequest(r: Reader): SignRequest {
   const data = Buffer.from(r.string('data'));
   const flags = r.uint32('flags');
   r.end('sign request');
-  return { key: parseKeyBlob(blob), fingerprint: fingerprint(blob), data, flags };
+  const key = parseKeyBlob(blob);
+  // Else the fingerprint shown and recorded would name no key, while the agent signs with
+  // the user's (see isCanonicalBlob).
+  if (!isCanonicalBlob(key))
+    throw new WireError('key blob: not encoded as OpenSSH writes this key');
+  return { key, fingerprint: fingerprint(blob), data, flags };
 }
 
 export function identitiesAnswer(ids: readonly Identity[]): Buffer {

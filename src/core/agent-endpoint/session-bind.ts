@@ -4,7 +4,7 @@
 // forwarded. The signature makes the claim checkable: a session id signed by a host key
 // belongs to a session with that host, so a login signature over that id can only be
 // used there. The per-connection rules are ssh-agent's (process_ext_session_bind).
-import { fingerprint, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
+import { fingerprint, isCanonicalBlob, parseKeyBlob, type PublicKey } from '../ssh/keys.js';
 import { Reader } from '../ssh/wire.js';
 import { MAX_SESSION_ID } from './userauth.js';
 import { checkSshSignature, hostKeyAlgorithms } from './ssh-signature.js';
@@ -37,6 +37,10 @@ export function parseSessionBind(body: Buffer): SessionBind {
       throw new SessionBindError(`session id of ${sessionId.length} bytes`);
     if (fwd > 1) throw new SessionBindError('forwarding flag is not a boolean');
     const hostKey = parseKeyBlob(blob);
+    // Else a host key re-encoded (an RSA number with extra zeros) would be shown and
+    // looked up in known_hosts under a fingerprint no key has.
+    if (!isCanonicalBlob(hostKey))
+      throw new SessionBindError('host key not encoded as OpenSSH writes it');
     return {
       hostKey,
       hostKeyFingerprint: fingerprint(blob),

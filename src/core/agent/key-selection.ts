@@ -2,7 +2,7 @@
 // by a token's key limits; a request may name a key; otherwise the first allowed key.
 import type { Identity } from './agent-client.js';
 import { ProxyError } from '../errors.js';
-import { fingerprint, parseAuthorizedKey, type PublicKey } from '../ssh/keys.js';
+import { fingerprint, isCanonicalBlob, parseAuthorizedKey, type PublicKey } from '../ssh/keys.js';
 
 const FP = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
@@ -27,12 +27,9 @@ export function parseRequestedKey(text: string, source: string): RequestedKey {
   if (FP.test(t)) return { fingerprint: t, key: null };
   const known = parsedKeys.get(t);
   if (known) return known;
+  let key: PublicKey;
   try {
-    const { key } = parseAuthorizedKey(t);
-    const parsed = { fingerprint: fingerprint(key.blob), key };
-    if (parsedKeys.size >= 256) parsedKeys.clear();
-    parsedKeys.set(t, parsed);
-    return parsed;
+    key = parseAuthorizedKey(t).key;
   } catch {
     throw new ProxyError(
       400,
@@ -40,6 +37,16 @@ export function parseRequestedKey(text: string, source: string): RequestedKey {
       `${source} must be a SHA256: fingerprint or an OpenSSH public key line`,
     );
   }
+  if (!isCanonicalBlob(key))
+    throw new ProxyError(
+      400,
+      'bad-key',
+      `${source} is not encoded as OpenSSH writes this key (e.g. a number with extra leading zeros); use the line ssh-add -L prints`,
+    );
+  const parsed = { fingerprint: fingerprint(key.blob), key };
+  if (parsedKeys.size >= 256) parsedKeys.clear();
+  parsedKeys.set(t, parsed);
+  return parsed;
 }
 
 export interface KeyPolicy {

@@ -35,8 +35,14 @@ export function applySettings(
   broker: ApprovalTuning,
   onHostsChanged: () => void,
   values: SettingsValues,
+  /** A refusal of the change as a whole (throws ConfigError), before anything is written. */
+  check: (next: Pick<Settings, 'approval' | 'allowAnyLocalProcess'>) => void = () => {},
 ): ApplyResult {
   const parsed = parseSettingsPatch(values); // throws ConfigError naming the setting
+  check({
+    approval: parsed.approval ?? config.approval,
+    allowAnyLocalProcess: parsed.allowAnyLocalProcess ?? config.allowAnyLocalProcess,
+  });
   writeSettings(config.configDir, values);
   const result: ApplyResult = { applied: [], restartNeeded: [], shadowed: {} };
   const mutable = config as unknown as Record<string, unknown>;

@@ -29,6 +29,7 @@ export interface Settings {
   bodyTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   approval: 'prompt' | 'allow' | 'deny';
+  allowAnyLocalProcess: boolean;
   approvalTimeout: number;
   grantMinutes: number;
   grantMaxSignatures: number;
@@ -116,6 +117,9 @@ function pubkeyLine(raw: string): string {
   parseAuthorizedKey(raw); // validates
   return raw.trim();
 }
+
+/** The one value of SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS that turns it on: no accident. */
+export const ANY_LOCAL_PROCESS_CONSENT = 'i-understand-any-local-process-signs';
 
 export const SETTINGS: readonly AnySpec[] = [
   {
@@ -218,11 +222,23 @@ export const SETTINGS: readonly AnySpec[] = [
     flag: 'approval',
     default: 'prompt',
     describe:
-      'prompt: a person approves each request (tray or terminal); allow: sign unattended (use client tokens); deny: refuse everything.',
+      'prompt: a person approves each request (tray or terminal); allow: sign unattended, which needs at least one client token (see SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS); deny: refuse everything.',
     parse: (r) =>
       ['prompt', 'allow', 'deny'].includes(r)
         ? (r as Settings['approval'])
         : fail(`"${r}" is not prompt, allow or deny`),
+  },
+  {
+    key: 'allowAnyLocalProcess',
+    env: 'SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS',
+    flag: 'allow-any-local-process',
+    default: '',
+    describe: `Lets approval \`allow\` run with no client token, so that any local process or user signs and logs in silently and unnamed (the Rust ssh-agent-proxy's trust model). Only the exact value \`${ANY_LOCAL_PROCESS_CONSENT}\` turns it on.`,
+    parse: (r) =>
+      r.trim() === ''
+        ? false
+        : r.trim() === ANY_LOCAL_PROCESS_CONSENT ||
+          fail(`"${r}" is not ${ANY_LOCAL_PROCESS_CONSENT} (or empty)`),
   },
   {
     key: 'approvalTimeout',

@@ -1,7 +1,7 @@
 // Public keys as the agent lists them and as people write them: wire blobs,
 // authorized_keys lines, SHA256 fingerprints exactly as `ssh-keygen -lf` prints them.
 import { createHash } from 'node:crypto';
-import { Reader, WireError } from './wire.js';
+import { Reader, string, WireError } from './wire.js';
 
 export type EcCurve = 'nistp256' | 'nistp384' | 'nistp521';
 
@@ -75,6 +75,44 @@ export function parseKeyBlob(blob: Buffer): PublicKey {
   // A plain key must end exactly; a certificate carries serial, principals, CA… after the key.
   if (signing && !certificate) r.end('public key');
   return { type, blob, certificate, signing };
+}
+
+/** An mpint as OpenSSH writes it: the magnitude, with one zero byte before a set top bit. */
+function mpint(magnitude: Buffer): Buffer {
+  const top = magnitude[0] ?? 0;
+  return string(top & 0x80 ? Buffer.concat([Buffer.from([0]), magnitude]) : magnitude);
+}
+
+/** The one blob OpenSSH itself writes for a plain key; null for a certificate or unknown type. */
+function canonicalBlob(key: PublicKey): Buffer | null {
+  const s = key.signing;
+  if (!s || key.certificate) return null;
+  const type = string(key.type);
+  switch (s.kind) {
+    case 'ed25519':
+      return Buffer.concat([type, string(s.pk)]);
+    case 'rsa':
+      return Buffer.concat([type, mpint(s.e), mpint(s.n)]);
+    case 'ecdsa':
+      return Buffer.concat([type, string(s.curve), string(s.q)]);
+    case 'sk-ed25519':
+      return Buffer.concat([type, string(s.pk), string(s.application)]);
+    case 'sk-ecdsa':
+      return Buffer.concat([type, string(s.curve), string(s.q), string(s.application)]);
+  }
+}
+
+/**
+ * Whether a blob a client sent is the encoding OpenSSH writes for its key. OpenSSH reads an
+ * RSA number with extra leading zero bytes as the same number, so a re-encoded blob of the
+ * user's key gets a real signature from the agent while its SHA-256 — the fingerprint a
+ * person, the log and the audit are shown — is one no key has. Such a blob is refused, so
+ * a fingerprint always names the key that signs. (A certificate's blob is compared whole by
+ * the agent; a type this proxy cannot check is refused elsewhere.)
+ */
+export function isCanonicalBlob(key: PublicKey): boolean {
+  const canonical = canonicalBlob(key);
+  return canonical === null || canonical.equals(key.blob);
 }
 
 export function fingerprint(blob: Buffer): string {
