@@ -5,6 +5,7 @@ import { ReadStream } from 'node:tty';
 import { formatAudit, readAudit } from '../core/approval/audit.js';
 import { ConfigError, loadConfig, type Config } from '../core/config/config.js';
 import { containerSetup } from '../core/config/container-setup.js';
+import { checkAgentAtStart } from '../core/agent/agent-startup-check.js';
 import { ed25519Impl } from '../core/ssh/ed25519.js';
 import { ListenError } from '../core/http/listener.js';
 import {
@@ -118,11 +119,9 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
     log.error(e.message);
     return 1;
   }
-  log.info(
-    config.agent
-      ? `agent: ${config.agent.path} (${config.agent.source})`
-      : 'agent: none found — set SSH_AGENT_PROXY_UPSTREAM or SSH_AUTH_SOCK',
-  );
+  const agentCheck = await checkAgentAtStart(config);
+  if (agentCheck.state === 'ok') log.info(agentCheck.message);
+  else log.warn(agentCheck.message);
   if (config.pinnedFingerprint) log.info(`pinned key: ${config.pinnedFingerprint}`);
   log.info(
     `client tokens: ${proxy.tokens.required ? `${proxy.tokens.usable().length} active, required on every request` : 'none (anonymous local clients allowed)'}`,
