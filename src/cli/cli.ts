@@ -16,11 +16,13 @@ import {
   TokenStore,
 } from '../core/approval/token-store.js';
 import type { PendingRequest } from '../core/approval/approval-broker.js';
+import type { ControlRequest } from '../core/control/control-protocol.js';
 import { auditFiles, auditPath } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
 import { commandUsage, parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
 import { followAudit } from './audit-follow.js';
+import { ControlClientError, controlRequest, describeAnswer } from './control-client.js';
 import { configDirSetting, ensureWritableConfigDir } from './config-dir.js';
 import { startedByNpm, watchParent } from './parent-watch.js';
 import { startConfiguredProxy, WRITTEN_AT_START } from './start.js';
@@ -260,6 +262,26 @@ async function auditCommand(
   });
 }
 
+/** grants, grants revoke, pause, resume: one request to the running proxy. */
+async function controlCommand(
+  args: Extract<ParsedArgs, { command: 'grants' | 'grants-revoke' | 'pause' | 'resume' }>,
+  config: Config,
+): Promise<number> {
+  const req: ControlRequest =
+    args.command === 'grants-revoke'
+      ? { op: 'revoke', id: args.id }
+      : { op: args.command === 'grants' ? 'grants' : args.command };
+  try {
+    for (const line of describeAnswer(req, await controlRequest(config.configDir, req), Date.now()))
+      out(line);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ControlClientError)) throw e;
+    err(e.message);
+    return 1;
+  }
+}
+
 export async function runCli(argv: readonly string[]): Promise<number> {
   let args: ParsedArgs;
   try {
@@ -296,6 +318,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         return tokenCommand(args, config);
       case 'token-list':
         return tokenCommand(args, config);
+      case 'grants':
+      case 'grants-revoke':
+      case 'pause':
+      case 'resume':
+        return await controlCommand(args, config);
     }
   } catch (e) {
     if (e instanceof UsageError) return usageError(e);
