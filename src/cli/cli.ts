@@ -22,6 +22,8 @@ import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
 import { commandUsage, parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
 import { followAudit } from './audit-follow.js';
+import { desktopNotifier } from './desktop-notify.js';
+import { headline, promptTitle } from '../core/approval/request-view.js';
 import { ControlClientError, controlRequest, describeAnswer } from './control-client.js';
 import { configDirSetting, ensureWritableConfigDir } from './config-dir.js';
 import { startedByNpm, watchParent } from './parent-watch.js';
@@ -103,6 +105,19 @@ function tokenGone(tokens: TokenStore, r: PendingRequest): string | undefined {
   }
 }
 
+/** A new request rings the terminal bell and, where one can be shown, a desktop notification. */
+function consoleAlert(config: Config): ((r: PendingRequest) => void) | undefined {
+  if (config.consoleAlert === 'off') return undefined;
+  const notify = config.consoleAlert === 'notify' ? desktopNotifier() : null;
+  return (r) => {
+    if (process.stderr.isTTY) process.stderr.write('\x07');
+    notify?.(
+      `SSH Agent Proxy: ${promptTitle(r.description)}`,
+      `${headline(r.description)} — from ${r.client.name}. Answer in the terminal.`,
+    );
+  };
+}
+
 async function consoleCommand(config: Config, configSetting: string): Promise<number> {
   // Before the logger: its file transport would spin on a folder it cannot create.
   ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
@@ -145,10 +160,12 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
       screen,
       onInterrupt: () => stop('Ctrl-C'),
       whyWithdrawn: (r) => tokenGone(proxy.tokens, r),
+      log,
+      alert: consoleAlert(config),
     });
     prompter.start();
     log.info(
-      'approval: requests are shown here; answer y (once), a (grant), n (deny); Ctrl-C stops the proxy',
+      'approval: requests are shown here; answer y (once), a (grant), n (deny); g lists grants, p pauses/resumes signing; Ctrl-C stops the proxy',
     );
   } else {
     log.warn(

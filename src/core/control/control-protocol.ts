@@ -120,6 +120,16 @@ export function answerControl(
 ): ControlAnswer {
   const req = parse(line);
   if (typeof req === 'string') return { ok: false, error: req };
+  return applyControl(req, broker, log, via);
+}
+
+/** Carry out one request (from the channel, or from the console's own keys). */
+export function applyControl(
+  req: ControlRequest,
+  broker: ApprovalBroker,
+  log: Logger,
+  via: string,
+): ControlAnswer {
   let revoked: GrantSummary | undefined;
   if (req.op === 'pause') {
     if (!broker.paused) log.warn(`signing paused (${via}); every request is refused until resumed`);
