@@ -9,7 +9,7 @@ import {
   type ControlAnswer,
   type ControlRequest,
 } from '../core/control/control-protocol.js';
-import { controlSocketPath } from '../core/control/control-socket.js';
+import { checkSocketPathLength, controlSocketPath } from '../core/control/control-socket.js';
 
 const ANSWER_TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 1 << 20;
@@ -20,6 +20,11 @@ export class ControlClientError extends Error {
 
 function checkSocketFile(path: string, configDir: string): void {
   if (path.startsWith('\\\\.\\pipe\\')) return; // connect() says whether it exists
+  try {
+    checkSocketPathLength(path);
+  } catch (err) {
+    throw new ControlClientError((err as Error).message);
+  }
   let st;
   try {
     st = lstatSync(path);

@@ -6,9 +6,16 @@
 // another uid (nobody, via setpriv), a socket left by a killed proxy, a file that is not a
 // socket, garbage and over-long lines, and the same requests sent to the HTTP port.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startConfiguredProxy } from '../../src/cli/start.js';
 import { loadConfig } from '../../src/core/config/config.js';
@@ -16,6 +23,7 @@ import type { Answer } from '../../src/core/approval/approval-broker.js';
 import {
   controlSocketPath,
   MAX_CONTROL_CONNECTIONS,
+  MAX_SOCKET_PATH_BYTES,
 } from '../../src/core/control/control-socket.js';
 import { MAX_LINE_BYTES } from '../../src/core/control/control-protocol.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
@@ -286,6 +294,30 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     assert.match(r.stderr, /control\.sock is not a socket; refusing to use it/);
     assert.equal(await p.stop('SIGTERM'), 0);
     assert.equal(readFileSync(path, 'utf8'), 'precious\n');
+  });
+
+  it('a config dir too long for a socket path: refused, not bound cut short somewhere else', async () => {
+    const top = tempDir();
+    // Long enough that `<dir>/control.sock` is over the limit, while the dir itself is fine.
+    const configDir = join(top, 'c'.repeat(Math.max(1, MAX_SOCKET_PATH_BYTES - top.length)));
+    const p = await startShellProxy(configDir, () => 'deny');
+    assert.ok(
+      p.log.lines.some((l) =>
+        /^warn control channel off: the control socket path .* bytes, over the \d+ a socket path may have; use a shorter config dir/.test(
+          l,
+        ),
+      ),
+      p.log.lines.join('\n'),
+    );
+    assert.deepEqual(
+      readdirSync(top),
+      [basename(configDir)],
+      'no socket bound at a path cut short',
+    );
+    assert.deepEqual(readdirSync(configDir).sort(), ['logs']);
+    const r = await cli(configDir, 'grants');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /over the \d+ a socket path may have/);
   });
 
   it('garbage lines get an error each and do not end the channel; an over-long line is refused and closed', async () => {

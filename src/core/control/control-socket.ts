@@ -21,6 +21,27 @@ import { answerControl, MAX_LINE_BYTES, type ControlAnswer } from './control-pro
 export const MAX_CONTROL_CONNECTIONS = 8;
 const IDLE_MS = 60_000;
 
+/**
+ * The longest Unix socket path, in bytes (sockaddr_un.sun_path less its NUL). Node 20 does not
+ * refuse a longer one: it binds or connects to the path cut short, which may name another
+ * directory. So a longer path is refused here, by the proxy and the client alike.
+ */
+export const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
+
+export class ControlPathError extends Error {
+  override name = 'ControlPathError';
+}
+
+/** Throws ControlPathError when `path` cannot be a Unix socket path as it is. */
+export function checkSocketPathLength(path: string): void {
+  if (path.startsWith('\\\\.\\pipe\\')) return;
+  const n = Buffer.byteLength(path);
+  if (n > MAX_SOCKET_PATH_BYTES)
+    throw new ControlPathError(
+      `the control socket path ${path} is ${n} bytes, over the ${MAX_SOCKET_PATH_BYTES} a socket path may have; use a shorter config dir (SSH_AGENT_PROXY_CONFIG_DIR)`,
+    );
+}
+
 /** Where the control channel of the proxy using `configDir` listens. */
 export function controlSocketPath(
   configDir: string,
@@ -83,6 +104,7 @@ export async function listenControl(
     sock.on('close', () => open.delete(sock));
     serveControl(sock, broker, log);
   };
+  checkSocketPathLength(path);
   let server: Server;
   if (path.startsWith('\\\\.\\pipe\\')) {
     server = createServer(serve);
