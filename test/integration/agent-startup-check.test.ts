@@ -3,12 +3,13 @@
 // answers (the one fake: no real agent hangs on purpose), no agent at all; and the console
 // saying it in its log before "listening on".
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { checkAgentAtStart } from '../../src/core/agent/agent-startup-check.js';
-import { agentWithKey } from '../helpers/fixtures.js';
-import { makeKey, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
+import { agentWithKey, createToken } from '../helpers/fixtures.js';
+import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
 import { spawnConsole } from '../helpers/proxy.js';
 import { needsPosixShell, needsPosixSignals } from '../helpers/platform.js';
 
@@ -116,5 +117,42 @@ describe('the console says it at start', () => {
       /WARN.*answers but holds no keys — signing will fail until it does; add one with ssh-add/i,
     );
     assert.equal(await none.stop('SIGTERM'), 0);
+  });
+
+  it('following the fix it names works: ssh-add the key, and curl signs (verified by ssh-keygen)', async (t) => {
+    if (needsPosixSignals) return t.skip(needsPosixSignals);
+    const agentDir = tempDir();
+    const later = await startAgent(agentDir, 'later.sock');
+    const configDir = join(agentDir, 'cfg');
+    const token = await createToken(configDir, 'box');
+    const p = await spawnConsole({
+      SSH_AUTH_SOCK: later.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'allow',
+      SSH_AGENT_PROXY_CONFIG_DIR: configDir,
+    });
+    const warning =
+      /answers but holds no keys — signing will fail until it does; add one with (ssh-add)/.exec(
+        p.stderr(),
+      );
+    assert.ok(warning, p.stderr());
+    const curl = () =>
+      run(
+        'curl',
+        ['-sS', '-H', `Authorization: Bearer ${token}`, '--data-binary', '@-', `${p.url}/sign`],
+        { input: 'hello\n' },
+      );
+    assert.match((await curl()).stdout, /^no-keys: /);
+    const k = await makeKey(agentDir, 'ed25519', 'added-later');
+    await later.add(k); // ssh-add, as the warning says
+    const signed = await curl();
+    assert.match(signed.stdout, /^-----BEGIN SSH SIGNATURE-----\n/);
+    writeFileSync(join(agentDir, 'hello.sig'), signed.stdout);
+    const check = await run(
+      'ssh-keygen',
+      ['-Y', 'check-novalidate', '-n', 'git', '-s', join(agentDir, 'hello.sig')],
+      { input: 'hello\n' },
+    );
+    assert.equal(check.code, 0, check.stderr);
+    assert.equal(await p.stop('SIGTERM'), 0);
   });
 });

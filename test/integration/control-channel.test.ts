@@ -168,6 +168,23 @@ describe('control channel: a second terminal', { skip: needsModeBits }, () => {
     assert.equal(p.proxy.broker.paused, false);
   });
 
+  it('usage mistakes: exit 2 with the usage line', async () => {
+    const configDir = join(tempDir(), 'cfg');
+    for (const [args, usage] of [
+      [['grants', 'revoke'], 'grants revoke ID'],
+      [['grants', 'revoke', 'a', 'b'], 'grants revoke ID'],
+      [['grants', 'bogus'], 'grants'],
+      [['pause', 'now'], 'pause'],
+    ] as const) {
+      const r = await cli(configDir, ...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(
+        r.stderr,
+        new RegExp(`^ssh-agent-proxy: usage: ssh-agent-proxy ${usage} \\(see `),
+      );
+    }
+  });
+
   it('without a running proxy, or with a stopped one: one line saying so, exit 1', async () => {
     const configDir = join(tempDir(), 'cfg');
     const r = await cli(configDir, 'pause');
