@@ -7,7 +7,16 @@ import { SETTINGS } from '../core/config/config.js';
 import { RUNTIMES, type Runtime } from '../core/config/container-setup.js';
 
 export type CommandName =
-  'console' | 'token-create' | 'token-list' | 'token-revoke' | 'audit' | 'setup';
+  | 'console'
+  | 'token-create'
+  | 'token-list'
+  | 'token-revoke'
+  | 'audit'
+  | 'setup'
+  | 'grants'
+  | 'grants-revoke'
+  | 'pause'
+  | 'resume';
 
 export type ParsedArgs =
   | { command: 'help'; topic: CommandName | 'token' | null; flags: Record<string, string> }
@@ -24,7 +33,9 @@ export type ParsedArgs =
   | { command: 'token-list'; flags: Record<string, string> }
   | { command: 'token-revoke'; flags: Record<string, string>; name: string }
   | { command: 'audit'; flags: Record<string, string>; tail: number; follow: boolean }
-  | { command: 'setup'; flags: Record<string, string>; runtime: Runtime; token: string | null };
+  | { command: 'setup'; flags: Record<string, string>; runtime: Runtime; token: string | null }
+  | { command: 'grants' | 'pause' | 'resume'; flags: Record<string, string> }
+  | { command: 'grants-revoke'; flags: Record<string, string>; id: string };
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -65,10 +76,14 @@ const COMMAND_OPTIONS: Record<CommandName, Options> = {
   'token-revoke': {},
   audit: { tail: { value: 'optional' }, follow: { value: 'none' } },
   setup: { runtime: { value: 'required' }, token: { value: 'required' } },
+  grants: {},
+  'grants-revoke': {},
+  pause: {},
+  resume: {},
 };
 
 const TOKEN_VERBS = ['create', 'list', 'revoke'] as const;
-const COMMANDS = ['token', 'audit', 'setup'] as const;
+const COMMANDS = ['token', 'audit', 'setup', 'grants', 'pause', 'resume'] as const;
 
 export const USAGE: Record<CommandName | 'token', string[]> = {
   console: [
@@ -109,6 +124,23 @@ export const USAGE: Record<CommandName | 'token', string[]> = {
     '  --token NAME   the client token this sandbox uses (must exist; see token list)',
     '  --addr H:P     the address the proxy listens on (default: the configured one)',
   ],
+  grants: [
+    'ssh-agent-proxy grants',
+    '',
+    "Lists the running proxy's live grants (over its control socket in the config dir).",
+    'Grants live in memory only: they end when the proxy stops.',
+  ],
+  'grants-revoke': [
+    'ssh-agent-proxy grants revoke ID',
+    '',
+    'Revokes one grant of the running proxy; ID is its id as listed (the first 4+ characters do).',
+  ],
+  pause: [
+    'ssh-agent-proxy pause',
+    '',
+    'Pauses signing on the running proxy: pending requests are denied, new ones refused (503).',
+  ],
+  resume: ['ssh-agent-proxy resume', '', 'Resumes signing on the running proxy.'],
 };
 
 /** Levenshtein distance, for "did you mean". */
@@ -228,6 +260,12 @@ function commandOf(argv: readonly string[]): { command: CommandName | 'token'; w
     );
   }
   if (first === 'audit' || first === 'setup') return { command: first, words: 1 };
+  if (first === 'pause' || first === 'resume') return { command: first, words: 1 };
+  if (first === 'grants') {
+    if (second === 'revoke') return { command: 'grants-revoke', words: 2 };
+    if (second === 'list') return { command: 'grants', words: 2 };
+    return { command: 'grants', words: 1 };
+  }
   const near = nearest(first, COMMANDS);
   throw new UsageError(`unknown command "${first}"${near ? `; did you mean "${near}"?` : ''}`);
 }
@@ -293,6 +331,14 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         throw new UsageError(`--tail ${raw}: expected a positive whole number`, topic);
       return { command, flags, tail, follow: s.values.has('follow') };
     }
+    case 'grants':
+    case 'pause':
+    case 'resume':
+      if (args.length) throw usage();
+      return { command, flags };
+    case 'grants-revoke':
+      if (args.length !== 1) throw usage();
+      return { command, flags, id: args[0] as string };
     case 'setup': {
       if (args.length) throw usage();
       const runtime = one(s, 'runtime') ?? 'docker-desktop';
@@ -334,6 +380,8 @@ export function usage(version: string): string {
     '  ssh-agent-proxy audit [--tail [N]] [--follow]   the newest audit records, readable',
     `  ssh-agent-proxy setup [--runtime ${RUNTIMES.join('|')}] [--token NAME]`,
     '                                        the lines to paste into a sandbox',
+    '  ssh-agent-proxy grants [revoke ID] | pause | resume',
+    '                                        the running proxy: its grants, pause/resume signing',
     '  ssh-agent-proxy --help | --version | COMMAND --help',
     '',
     'Options (each also an environment variable and a settings.json key; every command takes them):',

@@ -5,6 +5,7 @@ import { ReadStream } from 'node:tty';
 import { formatAudit, readAudit } from '../core/approval/audit.js';
 import { ConfigError, loadConfig, type Config } from '../core/config/config.js';
 import { containerSetup } from '../core/config/container-setup.js';
+import { checkAgentAtStart } from '../core/agent/agent-startup-check.js';
 import { ed25519Impl } from '../core/ssh/ed25519.js';
 import { ListenError } from '../core/http/listener.js';
 import {
@@ -15,11 +16,15 @@ import {
   TokenStore,
 } from '../core/approval/token-store.js';
 import type { PendingRequest } from '../core/approval/approval-broker.js';
+import type { ControlRequest } from '../core/control/control-protocol.js';
 import { auditFiles, auditPath } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
 import { commandUsage, parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
 import { followAudit } from './audit-follow.js';
+import { desktopNotifier } from './desktop-notify.js';
+import { headline, promptTitle } from '../core/approval/request-view.js';
+import { ControlClientError, controlRequest, describeAnswer } from './control-client.js';
 import { configDirSetting, ensureWritableConfigDir } from './config-dir.js';
 import { startedByNpm, watchParent } from './parent-watch.js';
 import { startConfiguredProxy, WRITTEN_AT_START } from './start.js';
@@ -100,6 +105,19 @@ function tokenGone(tokens: TokenStore, r: PendingRequest): string | undefined {
   }
 }
 
+/** A new request rings the terminal bell and, where one can be shown, a desktop notification. */
+function consoleAlert(config: Config): ((r: PendingRequest) => void) | undefined {
+  if (config.consoleAlert === 'off') return undefined;
+  const notify = config.consoleAlert === 'notify' ? desktopNotifier() : null;
+  return (r) => {
+    if (process.stderr.isTTY) process.stderr.write('\x07');
+    notify?.(
+      `SSH Agent Proxy: ${promptTitle(r.description)}`,
+      `${headline(r.description)} — from ${r.client.name}. Answer in the terminal.`,
+    );
+  };
+}
+
 async function consoleCommand(config: Config, configSetting: string): Promise<number> {
   // Before the logger: its file transport would spin on a folder it cannot create.
   ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
@@ -118,11 +136,9 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
     log.error(e.message);
     return 1;
   }
-  log.info(
-    config.agent
-      ? `agent: ${config.agent.path} (${config.agent.source})`
-      : 'agent: none found — set SSH_AGENT_PROXY_UPSTREAM or SSH_AUTH_SOCK',
-  );
+  const agentCheck = await checkAgentAtStart(config);
+  if (agentCheck.state === 'ok') log.info(agentCheck.message);
+  else log.warn(agentCheck.message);
   if (config.pinnedFingerprint) log.info(`pinned key: ${config.pinnedFingerprint}`);
   log.info(
     `client tokens: ${proxy.tokens.required ? `${proxy.tokens.usable().length} active, required on every request` : 'none (anonymous local clients allowed)'}`,
@@ -144,10 +160,12 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
       screen,
       onInterrupt: () => stop('Ctrl-C'),
       whyWithdrawn: (r) => tokenGone(proxy.tokens, r),
+      log,
+      alert: consoleAlert(config),
     });
     prompter.start();
     log.info(
-      'approval: requests are shown here; answer y (once), a (grant), n (deny); Ctrl-C stops the proxy',
+      'approval: requests are shown here; answer y (once), a (grant), n (deny); g lists grants, p pauses/resumes signing; Ctrl-C stops the proxy',
     );
   } else {
     log.warn(
@@ -261,6 +279,26 @@ async function auditCommand(
   });
 }
 
+/** grants, grants revoke, pause, resume: one request to the running proxy. */
+async function controlCommand(
+  args: Extract<ParsedArgs, { command: 'grants' | 'grants-revoke' | 'pause' | 'resume' }>,
+  config: Config,
+): Promise<number> {
+  const req: ControlRequest =
+    args.command === 'grants-revoke'
+      ? { op: 'revoke', id: args.id }
+      : { op: args.command === 'grants' ? 'grants' : args.command };
+  try {
+    for (const line of describeAnswer(req, await controlRequest(config.configDir, req), Date.now()))
+      out(line);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ControlClientError)) throw e;
+    err(e.message);
+    return 1;
+  }
+}
+
 export async function runCli(argv: readonly string[]): Promise<number> {
   let args: ParsedArgs;
   try {
@@ -297,6 +335,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         return tokenCommand(args, config);
       case 'token-list':
         return tokenCommand(args, config);
+      case 'grants':
+      case 'grants-revoke':
+      case 'pause':
+      case 'resume':
+        return await controlCommand(args, config);
     }
   } catch (e) {
     if (e instanceof UsageError) return usageError(e);

@@ -7,6 +7,11 @@ import type { Config } from '../core/config/config.js';
 import type { Logger } from '../core/logger.js';
 import { startProxy, type RunningProxy } from '../core/proxy.js';
 import { readAudit } from '../core/approval/audit.js';
+import {
+  controlSocketPath,
+  listenControl,
+  type ControlChannel,
+} from '../core/control/control-socket.js';
 import { auditFiles, auditFileSink } from '../log/audit-file.js';
 import { ensureWritableConfigDir } from './config-dir.js';
 import { findShim } from './find-shim.js';
@@ -14,13 +19,13 @@ import { findShim } from './find-shim.js';
 /** The files a running proxy appends to, relative to the config dir. */
 export const WRITTEN_AT_START = ['logs/audit.log', 'logs/console.log'] as const;
 
-export function startConfiguredProxy(
+export async function startConfiguredProxy(
   config: Config,
   log: Logger,
   configSetting = 'SSH_AGENT_PROXY_CONFIG_DIR',
 ): Promise<RunningProxy> {
   ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
-  return startProxy({
+  const proxy = await startProxy({
     config,
     log,
     shimText: readFileSync(findShim(), 'utf8'),
@@ -31,4 +36,31 @@ export function startConfiguredProxy(
     }),
     history: readAudit(auditFiles(config.configDir, config.auditKeep), 200),
   });
+  return withControlChannel(proxy, log);
+}
+
+/**
+ * The control channel beside the proxy (grants, pause and resume from another terminal),
+ * closed with it. When it cannot listen, the proxy runs without it and says why: the
+ * channel only takes permission away, so running without it is not less safe.
+ */
+async function withControlChannel(proxy: RunningProxy, log: Logger): Promise<RunningProxy> {
+  const path = controlSocketPath(proxy.config.configDir);
+  let channel: ControlChannel;
+  try {
+    channel = await listenControl(path, proxy.broker, log);
+  } catch (err) {
+    log.warn(
+      `control channel off: ${(err as Error).message}; ssh-agent-proxy grants/pause/resume cannot reach this proxy`,
+    );
+    return proxy;
+  }
+  log.info(`control channel at ${path} (ssh-agent-proxy grants | pause | resume)`);
+  return {
+    ...proxy,
+    close: async (graceMs?: number) => {
+      channel.close();
+      await proxy.close(graceMs);
+    },
+  };
 }

@@ -11,6 +11,13 @@
 // prompt appears and after each answer, so typing meant for something else cannot approve;
 // the group keys also after the listed requests change. Escape sequences (arrow keys…) are never answers.
 // Ctrl-C stays "stop the proxy".
+//
+// Beside answering (keys apart from y/a/n, and ignored like them while a prompt is not yet
+// armed): g opens the list of live grants, where 1–9 revokes the grant drawn at that number
+// (the list is a snapshot: a number never names a grant other than the one shown), and p
+// pauses or resumes signing — what the tray menu does, through the same core as
+// `ssh-agent-proxy grants`/`pause`. Each new request rings `alert` (the console: the bell
+// and a desktop notification).
 import type { ReadStream } from 'node:tty';
 import {
   realClock,
@@ -21,6 +28,14 @@ import {
   type Prompter,
 } from '../core/approval/approval-broker.js';
 import { grantScope, headline, promptTitle, requestLines } from '../core/approval/request-view.js';
+import {
+  applyControl,
+  formatGrant,
+  summarizeGrant,
+  type ControlRequest,
+  type GrantSummary,
+} from '../core/control/control-protocol.js';
+import { silentLogger, type Logger } from '../core/logger.js';
 import { LiveRegion, type ScreenStream } from './live-region.js';
 
 export const ARM_DELAY_MS = 500;
@@ -43,7 +58,14 @@ export interface TerminalPrompterOptions {
   now?: () => number;
   /** Why a request left the queue when no answer here and no deadline explains it, if known. */
   whyWithdrawn?: (r: PendingRequest) => string | undefined;
+  /** Where pause, resume and revokes from the keys are logged (shown above the prompt). */
+  log?: Logger;
+  /** Called once for each request that joins the queue, after it is drawn. */
+  alert?: (r: PendingRequest) => void;
 }
+
+/** Grants a number key can name. */
+const MAX_PANEL = 9;
 
 type Action = 'once' | 'grant' | 'deny' | 'all-once' | 'all-deny';
 const KEYS: Record<string, Action> = {
@@ -71,6 +93,11 @@ export class TerminalPrompter implements Prompter {
   private cancelTick: (() => void) | undefined;
   private detach: (() => void) | undefined;
   private readonly clock: Clock;
+  /** Requests already announced by `alert`. */
+  private announced = new Set<string>();
+  /** The grants list while it is open: what each number names, as drawn when opened. */
+  private panel: GrantSummary[] | null = null;
+  private panelNote = '';
   private readonly onData = (chunk: Buffer) => {
     for (const byte of chunk) this.byte(byte);
   };
@@ -130,6 +157,8 @@ export class TerminalPrompter implements Prompter {
     // group keys wait when only the list changed, so a client that keeps changing its
     // list cannot keep y and n from answering the request on screen.
     if (current?.id !== this.currentId) {
+      // A new request takes the screen (and its rows): the grants list closes.
+      if (current) this.panel = null;
       this.armedAt = now + ARM_DELAY_MS;
       this.groupArmedAt = this.armedAt;
       this.ignoredNoteUntil = 0;
@@ -139,6 +168,9 @@ export class TerminalPrompter implements Prompter {
     this.currentId = current?.id;
     this.listed = listed;
     this.draw(history);
+    const fresh = queue.filter((r) => !this.announced.has(r.id));
+    this.announced = present;
+    for (const r of fresh) this.o.alert?.(r);
   }
 
   /** The current request and the group subjects listed under it: as many as fit. */
@@ -154,6 +186,7 @@ export class TerminalPrompter implements Prompter {
     const answered = this.answering.get(r.id);
     if (answered) return answered;
     if (now >= r.deadline - DEADLINE_SLACK_MS) return 'timed out: denied (nobody answered in time)';
+    if (this.o.broker.paused) return 'denied: signing was paused (signing-paused)';
     const why = this.o.whyWithdrawn?.(r);
     return `withdrawn: ${why ?? 'the client hung up, or it was answered elsewhere'}`;
   }
@@ -168,6 +201,31 @@ export class TerminalPrompter implements Prompter {
   }
 
   private block(now: number): string[] {
+    const lines = this.requestBlock(now);
+    if (this.o.broker.paused)
+      lines.push(
+        '',
+        '  Signing is PAUSED: every request is refused (signing-paused).   [p] resume',
+      );
+    if (this.panel) lines.push('', ...this.panelLines(now));
+    return lines;
+  }
+
+  private panelLines(now: number): string[] {
+    const live = new Set(this.o.broker.grants().map((g) => g.id));
+    const lines = [
+      this.panel!.length === 0
+        ? '  No live grants (they end when the proxy stops).   [g] close'
+        : `  Live grants (${this.panel!.length}; they end when the proxy stops):   [1-${this.panel!.length}] revoke   [g] close`,
+      ...this.panel!.map(
+        (g, i) => `  [${i + 1}] ${formatGrant(g, now)}${live.has(g.id) ? '' : '   (ended)'}`,
+      ),
+    ];
+    if (this.panelNote) lines.push(`  ${this.panelNote}`);
+    return lines;
+  }
+
+  private requestBlock(now: number): string[] {
     const r = this.current;
     if (!r) return [];
     // Appending to a plain terminal cannot tick: it says when instead of how long.
@@ -246,8 +304,40 @@ export class TerminalPrompter implements Prompter {
       this.escape = 'esc';
       return;
     }
-    const action = KEYS[String.fromCharCode(b)];
+    const ch = String.fromCharCode(b);
+    if (ch === 'g' || ch === 'p' || (this.panel && ch >= '1' && ch <= '9'))
+      return this.controlKey(ch);
+    const action = KEYS[ch];
     if (action) this.key(action);
+  }
+
+  /** g, p and the grant numbers: never an answer, and held back like one while a prompt arms. */
+  private controlKey(ch: string): void {
+    const now = this.clock.now();
+    if (this.current && now < this.armedAt) {
+      this.ignoredNoteUntil = now + IGNORED_NOTE_MS;
+      this.draw();
+      return;
+    }
+    const log = this.o.log ?? silentLogger;
+    const via = 'from the console keys';
+    if (ch === 'g') {
+      this.panel = this.panel
+        ? null
+        : this.o.broker.grants().slice(0, MAX_PANEL).map(summarizeGrant);
+      this.panelNote = '';
+      return this.draw();
+    }
+    if (ch === 'p') {
+      const req: ControlRequest = { op: this.o.broker.paused ? 'resume' : 'pause' };
+      applyControl(req, this.o.broker, log, via); // the broker redraws through update()
+      return this.draw();
+    }
+    const g = this.panel?.[Number(ch) - 1];
+    if (!g) return;
+    const a = applyControl({ op: 'revoke', id: g.id }, this.o.broker, log, via);
+    this.panelNote = a.ok ? `revoked grant ${g.short}` : `grant ${g.short}: ${a.error}`;
+    this.draw();
   }
 
   private key(action: Action): void {

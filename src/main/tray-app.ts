@@ -3,6 +3,7 @@
 import type * as Electron from 'electron';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { checkAgentAtStart } from '../core/agent/agent-startup-check.js';
 import type { Config } from '../core/config/config.js';
 import type { Logger } from '../core/logger.js';
 import type { RunningProxy } from '../core/proxy.js';
@@ -88,6 +89,18 @@ export function startTrayApp(d: TrayAppDeps): {
   const isScreenLocked = () => screenLocked || e.powerMonitor.getSystemIdleState(1) === 'locked';
   isScreenLocked();
   const notifications = new LiveNotifications(log);
+
+  // Whether signing can work, said once at start: logged, and a notification naming the fix
+  // when it cannot (the tray icon and menu keep showing the agent's state after that).
+  void checkAgentAtStart(d.config).then((c) => {
+    if (c.state === 'ok') return log.info(c.message);
+    log.warn(c.message);
+    if (e.Notification.isSupported())
+      notifications.show(
+        new e.Notification({ title: 'SSH Agent Proxy: signing cannot work yet', body: c.fix }),
+        () => openActivity('settings'),
+      );
+  });
 
   const approval = createApprovalWindow(wd);
   // Closing the window answers nothing: the requests stay pending in the tray menu.

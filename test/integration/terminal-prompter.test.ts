@@ -7,15 +7,14 @@
 // enough by causality (the prompter drew it before we saw it); keys meant to arrive too
 // early cannot be timed from outside, so those checks retry until one did.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { ARM_DELAY_MS, MAX_LISTED } from '../../src/cli/terminal-prompter.js';
+import { MAX_LISTED } from '../../src/cli/terminal-prompter.js';
 import { agentWithKey, commitObject, createToken } from '../helpers/fixtures.js';
-import { onCleanup, run, type Agent, type TestKey } from '../helpers/openssh.js';
-import { CLI, type HttpResult } from '../helpers/proxy.js';
+import { run, type Agent, type TestKey } from '../helpers/openssh.js';
+import { CLI } from '../helpers/proxy.js';
+import { count, header, live, openConsoleTerminal, sign, status } from '../helpers/tmux-console.js';
 import { needsTmux } from '../helpers/platform.js';
 
 let dir: string;
@@ -29,134 +28,8 @@ before(async () => {
 const COMMIT = (subject: string) =>
   commitObject(subject, { author: 'Ana <ana@example.test>', parent: null });
 
-const tmux = (socket: string, args: string[]) =>
-  new Promise<string>((resolve, reject) =>
-    execFile('tmux', ['-L', socket, ...args], (err, stdout) =>
-      err ? reject(err) : resolve(stdout),
-    ),
-  );
-
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let sessions = 0;
-
-interface Terminal {
-  url: string;
-  /** Everything on the pane, scrollback included. */
-  screen(): Promise<string>;
-  /** From the last prompt header down: the live prompt, if one is shown. */
-  prompt(): Promise<string>;
-  keys(...keys: string[]): Promise<void>;
-  /** Poll the screen until `test` holds; returns that screen. */
-  until(test: (screen: string) => boolean, what: string, ms?: number): Promise<string>;
-  /** Wait out the arming delay after a state we have seen, then type. */
-  answer(k: string): Promise<void>;
-  configDir: string;
-  /** The exit code of the proxy, once it has exited. */
-  exitStatus(): Promise<string>;
-}
-
-async function openTerminal(env: Record<string, string> = {}): Promise<Terminal> {
-  const socket = `sap-test-${process.pid}-${sessions++}`;
-  const configDir = join(dir, socket);
-  const vars = {
-    HOME: dir,
-    PATH: process.env.PATH ?? '',
-    SSH_AUTH_SOCK: agent.sock,
-    SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
-    SSH_AGENT_PROXY_CONFIG_DIR: configDir,
-    ...env,
-  };
-  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
-  // The shell reports how the proxy ended, on the screen like everything else.
-  const cmd = [
-    'sh',
-    '-c',
-    `env ${Object.entries(vars)
-      .map(([k, v]) => quote(`${k}=${v}`))
-      .join(' ')} ${quote(process.execPath)} ${quote(CLI)} --console; echo "exit status $?"`,
-  ];
-  await tmux(socket, [
-    '-f',
-    '/dev/null',
-    'new-session',
-    '-d',
-    '-s',
-    't',
-    '-x',
-    '120',
-    '-y',
-    '50',
-    ...cmd,
-  ]);
-  onCleanup(() => tmux(socket, ['kill-server']).catch(() => {}));
-  await tmux(socket, ['set-option', '-t', 't', 'remain-on-exit', 'on']);
-  const screen = () => tmux(socket, ['capture-pane', '-p', '-J', '-S', '-', '-t', 't']);
-  const until = async (test: (s: string) => boolean, what: string, ms = 15_000) => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const s = await screen();
-      if (test(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
-      await pause(20);
-    }
-  };
-  const s = await until((s) => /listening on http:\/\/\S+/.test(s), 'the proxy in the terminal');
-  const keys = async (...k: string[]) => void (await tmux(socket, ['send-keys', '-t', 't', ...k]));
-  return {
-    url: /listening on (http:\/\/\S+)/.exec(s)![1]!,
-    screen,
-    prompt: async () => live(await screen()),
-    keys,
-    until,
-    answer: async (k: string) => {
-      await pause(ARM_DELAY_MS + 100);
-      await keys(k);
-    },
-    configDir,
-    exitStatus: async () => {
-      const screen = await until((s) => /^exit status \d+$/m.test(s), 'the proxy to exit');
-      return /^exit status (\d+)$/m.exec(screen)![1]!;
-    },
-  };
-}
-
-/** POST /sign; the promise settles with the answer. `abort()` hangs up. */
-function sign(url: string, body: Buffer, headers: Record<string, string> = {}) {
-  let hangUp = () => {};
-  const result = new Promise<HttpResult | 'aborted'>((resolve) => {
-    const u = new URL(`${url}/sign`);
-    const req = request(
-      { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const b = Buffer.concat(chunks);
-          resolve({ status: res.statusCode!, headers: res.headers, body: b, text: b.toString() });
-        });
-      },
-    );
-    req.on('error', () => resolve('aborted'));
-    hangUp = () => req.destroy();
-    req.end(body);
-  });
-  return { result, abort: () => hangUp() };
-}
-
-const status = async (p: Promise<HttpResult | 'aborted'>) => {
-  const r = await p;
-  if (r === 'aborted') return r;
-  return r.status === 200 ? '200' : `${r.status} ${r.text.split(':')[0]}`;
-};
-
-const count = (text: string, needle: string) => text.split(needle).length - 1;
-/** The prompt now on screen (from its header down), or '' when none is. */
-const live = (screen: string) => {
-  const at = screen.lastIndexOf('━━ Approve signature?');
-  return at < 0 || screen.slice(at).includes('\n  · ') ? '' : screen.slice(at);
-};
-const header = (k: number, n: number) => `━━ Approve signature? (${k} of ${n}) ━━`;
+const openTerminal = (env: Record<string, string> = {}) =>
+  openConsoleTerminal(dir, agent.sock, env);
 
 describe('terminal prompter in a real pty', { skip: needsTmux }, () => {
   it('shows who, what and which key; y signs; keys typed before a prompt are dropped; Ctrl-C stops', async () => {

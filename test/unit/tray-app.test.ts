@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { startTrayApp, type TrayAppDeps } from '../../src/main/tray-app.js';
 import { agentWithKey, commitObject } from '../helpers/fixtures.js';
-import { waitFor, type Agent } from '../helpers/openssh.js';
+import { startAgent, tempDir, waitFor, type Agent } from '../helpers/openssh.js';
 import { http, ROOT, startTestProxy } from '../helpers/proxy.js';
 
 let agent: Agent;
@@ -376,5 +376,45 @@ describe('tray app per OS (Electron faked, core real)', () => {
     );
     assert.equal((await res).status, 403);
     await app.quit();
+  });
+
+  it('at start: says whether signing can work; an agent without keys gets a warning and a notification naming the fix', async () => {
+    const empty = await startAgent(tempDir(), 'empty.sock');
+    for (const [sock, keys] of [
+      [agent.sock, 1],
+      [empty.sock, 0],
+    ] as const) {
+      const tp = await startTestProxy({
+        SSH_AGENT_PROXY_UPSTREAM: sock,
+        SSH_AGENT_PROXY_APPROVAL: 'prompt',
+      });
+      const f = fakes();
+      const rec = logRecorder();
+      const infos: string[] = [];
+      const app = startTrayApp({
+        electron: f.electron as unknown as TrayAppDeps['electron'],
+        proxy: tp.proxy,
+        config: tp.proxy.config,
+        log: { ...rec.log, info: (m: string) => void infos.push(m) },
+        loginItem: { get: () => false, set() {} },
+        distDir: join(ROOT, 'dist'),
+        assetsDir: join(ROOT, 'assets'),
+        platform: 'linux',
+      });
+      const said = () => [...infos, ...rec.lines].find((l) => l.includes(`agent: ${sock}`));
+      await waitFor(() => said() !== undefined, 5_000, 'the start-up agent check');
+      if (keys === 1) {
+        assert.equal(said(), `agent: ${sock} (SSH_AGENT_PROXY_UPSTREAM) answers and holds 1 key`);
+        assert.equal(f.notifications.length, 0);
+      } else {
+        assert.match(said()!, /^warn agent: .* answers but holds no keys — signing will fail/);
+        assert.equal(f.notifications.length, 1);
+        assert.match(
+          f.notifications[0]!,
+          /^SSH Agent Proxy: signing cannot work yet \| add one with ssh-add/,
+        );
+      }
+      await app.quit();
+    }
   });
 });

@@ -39,6 +39,7 @@ export interface Settings {
   auditMaxBytes: number;
   auditKeep: number;
   denyWhenLocked: boolean;
+  consoleAlert: 'notify' | 'bell' | 'off';
   headersTimeout: number;
   maxConnections: number;
   maxBodyInFlight: number;
@@ -311,6 +312,18 @@ export const SETTINGS: readonly AnySpec[] = [
     default: 'false',
     describe: 'Tray app: deny requests automatically while the screen is locked.',
     parse: boolean,
+  },
+  {
+    key: 'consoleAlert',
+    env: 'SSH_AGENT_PROXY_CONSOLE_ALERT',
+    flag: 'console-alert',
+    default: 'notify',
+    describe:
+      '--console: on each new request, notify: ring the terminal bell and show a desktop notification where one can be (notify-send with a display on Linux, osascript on macOS); bell: the bell only; off: neither.',
+    parse: (r) =>
+      ['notify', 'bell', 'off'].includes(r)
+        ? (r as Settings['consoleAlert'])
+        : fail(`"${r}" is not notify, bell or off`),
   },
   {
     key: 'headersTimeout',

@@ -1,0 +1,127 @@
+// The control channel's endpoint: a Unix socket in the config dir, or a named pipe on
+// Windows — never the HTTP port the sandboxes reach. Who may connect:
+// - Unix: the socket is 0600 inside the config dir, which must be 0700 and the person's
+//   own (listenLocalSocket checks both, replaces a socket left by a dead proxy, and
+//   refuses anything else at that path). Node exposes no peer credentials (SO_PEERCRED,
+//   getpeereid), so these modes are the check; root can always connect.
+// - Windows: a pipe named from the config dir. libuv creates it with the default security
+//   descriptor: full control to the creating user, SYSTEM and Administrators, read-only
+//   access for Everyone — which cannot send a request. A process of another user that
+//   creates the name first makes start-up say the channel is off.
+// Line framing is bounded: a line over MAX_LINE_BYTES is refused and the connection ends;
+// a few connections at a time, each closed when idle.
+import { createHash } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { ApprovalBroker } from '../approval/approval-broker.js';
+import type { Logger } from '../logger.js';
+import { listenLocalSocket } from '../agent-endpoint/local-socket.js';
+import { answerControl, MAX_LINE_BYTES, type ControlAnswer } from './control-protocol.js';
+
+export const MAX_CONTROL_CONNECTIONS = 8;
+const IDLE_MS = 60_000;
+
+/**
+ * The longest Unix socket path, in bytes (sockaddr_un.sun_path less its NUL). Node 20 does not
+ * refuse a longer one: it binds or connects to the path cut short, which may name another
+ * directory. So a longer path is refused here, by the proxy and the client alike.
+ */
+export const MAX_SOCKET_PATH_BYTES = process.platform === 'linux' ? 107 : 103;
+
+export class ControlPathError extends Error {
+  override name = 'ControlPathError';
+}
+
+/** Throws ControlPathError when `path` cannot be a Unix socket path as it is. */
+export function checkSocketPathLength(path: string): void {
+  if (path.startsWith('\\\\.\\pipe\\')) return;
+  const n = Buffer.byteLength(path);
+  if (n > MAX_SOCKET_PATH_BYTES)
+    throw new ControlPathError(
+      `the control socket path ${path} is ${n} bytes, over the ${MAX_SOCKET_PATH_BYTES} a socket path may have; use a shorter config dir (SSH_AGENT_PROXY_CONFIG_DIR)`,
+    );
+}
+
+/** Where the control channel of the proxy using `configDir` listens. */
+export function controlSocketPath(
+  configDir: string,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (platform !== 'win32') return join(configDir, 'control.sock');
+  const id = createHash('sha256').update(configDir.toLowerCase()).digest('hex').slice(0, 16);
+  return `\\\\.\\pipe\\ssh-agent-proxy-control-${id}`;
+}
+
+function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger): void {
+  let buffered = '';
+  sock.setEncoding('utf8');
+  sock.setTimeout(IDLE_MS, () => sock.destroy());
+  sock.on('error', () => {});
+  // Half-closed after its last request (allowHalfOpen): its answers are written; end too.
+  sock.on('end', () => sock.end());
+  const send = (a: ControlAnswer) => sock.write(`${JSON.stringify(a)}\n`);
+  sock.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (;;) {
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) break;
+      const line = buffered.slice(0, nl).replace(/\r$/, '');
+      buffered = buffered.slice(nl + 1);
+      if (line.trim() === '') continue;
+      try {
+        send(answerControl(line, broker, log, 'from another terminal'));
+      } catch (err) {
+        log.error(`control request failed: ${(err as Error).message}`);
+        send({ ok: false, error: 'internal-error: the request could not be carried out' });
+      }
+    }
+    if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) {
+      send({
+        ok: false,
+        error: `line-too-long: a request is one line of at most ${MAX_LINE_BYTES} bytes`,
+      });
+      sock.end();
+      sock.destroy();
+    }
+  });
+}
+
+export interface ControlChannel {
+  path: string;
+  close(): void;
+}
+
+/** Listen; throws LocalSocketError (Unix) or an Error naming the pipe when it cannot. */
+export async function listenControl(
+  path: string,
+  broker: ApprovalBroker,
+  log: Logger,
+): Promise<ControlChannel> {
+  const open = new Set<Socket>();
+  const serve = (sock: Socket) => {
+    if (open.size >= MAX_CONTROL_CONNECTIONS) return void sock.destroy();
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
+    serveControl(sock, broker, log);
+  };
+  checkSocketPathLength(path);
+  let server: Server;
+  if (path.startsWith('\\\\.\\pipe\\')) {
+    server = createServer(serve);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new Error(`cannot listen on ${path} (${err.code ?? err.message})`)),
+      );
+      server.listen({ path }, () => resolve());
+    });
+  } else {
+    server = await listenLocalSocket(path, serve);
+  }
+  return {
+    path,
+    close() {
+      server.close();
+      for (const s of open) s.destroy();
+    },
+  };
+}
