@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
+import { APP_USER_MODEL_ID } from '../../src/main/app-identity.js';
 import { agentWithKey, commitObject, type AgentWithKey } from '../helpers/fixtures.js';
 import { run, tempDir, waitFor } from '../helpers/openssh.js';
 import { ROOT } from '../helpers/proxy.js';
@@ -17,6 +18,7 @@ import { ROOT } from '../helpers/proxy.js';
 const EXECUTABLE = process.env.E2E_EXECUTABLE ?? '';
 const PACKAGED = process.env.E2E_PACKAGED === '1';
 const SHOTS = join(ROOT, 'test-output', 'e2e');
+const RUN_KEY = 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run';
 
 let fx: AgentWithKey;
 let app: ElectronApplication;
@@ -157,12 +159,17 @@ describe('the app, launched', () => {
       .evaluate((f) => (f as unknown as { requestSubmit(): void }).requestSubmit());
     await page.locator('#settings-result').filter({ hasText: /Saved/ }).waitFor();
     await page.screenshot({ path: join(SHOTS, `settings-${process.platform}.png`) });
-    const osState = async () =>
-      process.platform === 'linux'
-        ? existsSync(join(xdgConfig, 'autostart', 'ssh-agent-proxy.desktop'))
-        : await app.evaluate(
-            ({ app: a }) => a.getLoginItemSettings({ args: ['--hidden'] }).openAtLogin,
-          );
+    // What the OS holds, read without the app: the autostart entry, the HKCU Run value
+    // (`reg`, not Electron, whose own reading is what went wrong before), SMAppService.
+    const osState = async () => {
+      if (process.platform === 'linux')
+        return existsSync(join(xdgConfig, 'autostart', 'ssh-agent-proxy.desktop'));
+      if (process.platform === 'win32') {
+        const q = await run('reg', ['query', RUN_KEY, '/v', APP_USER_MODEL_ID]);
+        return q.code === 0 && q.stdout.includes(EXECUTABLE);
+      }
+      return app.evaluate(({ app: a }) => a.getLoginItemSettings().openAtLogin);
+    };
     // Only the installed app registers itself; a checkout must leave the OS alone.
     assert.equal(await osState(), PACKAGED);
     assert.equal(await box.isChecked(), PACKAGED, 'the window shows what the OS has');
