@@ -322,7 +322,7 @@ describe('workflows', () => {
         { steps: { name?: string; run?: string; uses?: string; env?: Record<string, string> }[] }
       >;
     };
-    const steps = Object.values(release.jobs)[0]!.steps;
+    const steps = release.jobs.installers!.steps;
     const e2e = steps.findIndex((s) => s.env?.E2E_APP !== undefined && /run-e2e/.test(s.run ?? ''));
     const upload = steps.findIndex((s) => s.uses?.startsWith('actions/upload-artifact'));
     assert.ok(e2e >= 0 && e2e < upload, 'e2e runs, and before the upload');
