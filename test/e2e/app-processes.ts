@@ -4,7 +4,7 @@
 // on Linux they are the app's executable again (plus chrome_crashpad_handler beside it), on
 // Windows the same .exe. Plain Node, so the Linux half is tested here (test/unit).
 import { readdirSync, readlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, win32 } from 'node:path';
 import { run } from '../helpers/openssh.js';
 
 export interface AppProcess {
@@ -18,7 +18,7 @@ export function appRoot(executable: string, platform: NodeJS.Platform): string {
     const bundle = executable.indexOf('.app/');
     if (bundle >= 0) return executable.slice(0, bundle + '.app'.length);
   }
-  return dirname(executable);
+  return platform === 'win32' ? win32.dirname(win32.normalize(executable)) : dirname(executable);
 }
 
 async function allProcesses(platform: NodeJS.Platform): Promise<AppProcess[]> {
@@ -57,14 +57,26 @@ function parseLines(text: string, sep: string): AppProcess[] {
   });
 }
 
+/** Those of `all` whose executable lies under `root`, by the OS's own path rules. */
+export function underRoot(
+  all: readonly AppProcess[],
+  root: string,
+  platform: NodeJS.Platform,
+): AppProcess[] {
+  // Windows: a path may come spelled with `/` (the workflow joins with one) and any case;
+  // Win32_Process.ExecutablePath uses `\`.
+  const windows = platform === 'win32';
+  const sep = windows ? '\\' : '/';
+  const fold = (p: string) => (windows ? win32.normalize(p).toLowerCase() : p);
+  const prefix = fold(root.endsWith(sep) ? root : root + sep);
+  return all.filter((p) => fold(p.path).startsWith(prefix));
+}
+
 export async function processesUnder(
   root: string,
   platform: NodeJS.Platform = process.platform,
 ): Promise<AppProcess[]> {
-  const sep = platform === 'win32' ? '\\' : '/';
-  const fold = (p: string) => (platform === 'win32' ? p.toLowerCase() : p);
-  const prefix = fold(root.endsWith(sep) ? root : root + sep);
-  return (await allProcesses(platform)).filter((p) => fold(p.path).startsWith(prefix));
+  return underRoot(await allProcesses(platform), root, platform);
 }
 
 /**

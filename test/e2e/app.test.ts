@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { APP_USER_MODEL_ID } from '../../src/main/app-identity.js';
@@ -178,7 +178,8 @@ describe('the app, launched', () => {
         return existsSync(join(xdgConfig, 'autostart', 'ssh-agent-proxy.desktop'));
       if (process.platform === 'win32') {
         const q = await run('reg', ['query', RUN_KEY, '/v', APP_USER_MODEL_ID]);
-        return q.code === 0 && q.stdout.includes(EXECUTABLE);
+        const exe = win32.normalize(EXECUTABLE).toLowerCase();
+        return q.code === 0 && q.stdout.toLowerCase().includes(exe);
       }
       return app.evaluate(({ app: a }) => a.getLoginItemSettings().openAtLogin);
     };

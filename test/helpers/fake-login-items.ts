@@ -149,6 +149,7 @@ export function fakeLoginItems(
       ] as const) {
         for (const { name, data } of key.entries()) {
           if (programOf(data).toLowerCase() !== lookup) continue;
+          // HKLM's StartupApproved is not modelled: machine-wide entries count as enabled.
           const enabled = scope === 'user' ? isEnabled(name) : true;
           launchItems.push({ name, path: programOf(data), args: argsOf(data), scope, enabled });
         }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, chmodSync, mkdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { appRoot, leftUnder, processesUnder } from '../e2e/app-processes.js';
+import { appRoot, leftUnder, processesUnder, underRoot } from '../e2e/app-processes.js';
 import { run, tempDir } from '../helpers/openssh.js';
 import { needsLinux } from '../helpers/platform.js';
 
@@ -42,9 +42,33 @@ describe('processes of the app', () => {
       '/x/release-e2e/mac-arm64/SSH Agent Proxy.app',
     );
     assert.equal(appRoot('/opt/SSH Agent Proxy/ssh-agent-proxy', 'linux'), '/opt/SSH Agent Proxy');
+    // The release workflow joins the workspace and the app's path with a `/`.
+    assert.equal(
+      appRoot('D:\\a\\sap\\sap/release-e2e/win-unpacked/SSH Agent Proxy.exe', 'win32'),
+      'D:\\a\\sap\\sap\\release-e2e\\win-unpacked',
+    );
     assert.equal(
       appRoot('/repo/node_modules/electron/dist/electron', 'linux'),
       '/repo/node_modules/electron/dist',
+    );
+  });
+
+  it('Windows paths: any case, either slash; a sibling folder with a longer name is not the app', () => {
+    const all = [
+      { pid: 1, path: 'D:\\a\\sap\\release-e2e\\win-unpacked\\SSH Agent Proxy.exe' },
+      { pid: 2, path: 'd:\\A\\SAP\\release-e2e\\win-unpacked\\crashpad_handler.exe' },
+      { pid: 3, path: 'D:\\a\\sap\\release-e2e\\win-unpacked2\\SSH Agent Proxy.exe' },
+      { pid: 4, path: 'C:\\Windows\\explorer.exe' },
+    ];
+    const root = appRoot('D:\\a\\sap/release-e2e/win-unpacked/SSH Agent Proxy.exe', 'win32');
+    assert.deepEqual(
+      underRoot(all, root, 'win32').map((p) => p.pid),
+      [1, 2],
+    );
+    // POSIX paths are case-sensitive.
+    assert.deepEqual(
+      underRoot([{ pid: 5, path: '/OPT/SSH Agent Proxy/x' }], '/opt/SSH Agent Proxy', 'linux'),
+      [],
     );
   });
 
