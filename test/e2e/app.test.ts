@@ -7,16 +7,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, win32 } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
+import { APP_USER_MODEL_ID } from '../../src/main/app-identity.js';
+import { x11Relaunch } from '../../src/main/ozone-platform.js';
 import { agentWithKey, commitObject, type AgentWithKey } from '../helpers/fixtures.js';
 import { run, tempDir, waitFor } from '../helpers/openssh.js';
 import { ROOT } from '../helpers/proxy.js';
+import { appRoot, leftUnder } from './app-processes.js';
 
 const EXECUTABLE = process.env.E2E_EXECUTABLE ?? '';
 const PACKAGED = process.env.E2E_PACKAGED === '1';
 const SHOTS = join(ROOT, 'test-output', 'e2e');
+const RUN_KEY = 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run';
 
 let fx: AgentWithKey;
 let app: ElectronApplication;
@@ -93,9 +97,19 @@ before(async () => {
     // Linux: the autostart entry goes here, not into the runner's own ~/.config.
     XDG_CONFIG_HOME: xdgConfig,
   };
-  // A checkout runs as `electron <root>`; the packaged app needs no argument.
-  launchArgs = PACKAGED ? [] : [ROOT];
-  app = await _electron.launch({ executablePath: EXECUTABLE, args: launchArgs, env: launchEnv });
+  // A checkout runs as `electron <root>`; the packaged app needs no argument. On a Wayland
+  // desktop the app would relaunch itself as an X11 client (ozone-platform.ts), leaving
+  // Playwright attached to the process that exited: give it that choice up front, and the
+  // app, seeing --ozone-platform, starts as it is.
+  const args = PACKAGED ? [] : [ROOT];
+  launchArgs = x11Relaunch([EXECUTABLE, ...args], launchEnv, process.platform)?.args ?? args;
+  app = await _electron.launch({
+    executablePath: EXECUTABLE,
+    args: launchArgs,
+    env: launchEnv,
+    // Playwright adds --no-sandbox on Linux unless told: run as people run it, sandbox on.
+    chromiumSandbox: true,
+  });
   await waitFor(
     () => /tray icon created/.test(mainLog()),
     30_000,
@@ -157,12 +171,18 @@ describe('the app, launched', () => {
       .evaluate((f) => (f as unknown as { requestSubmit(): void }).requestSubmit());
     await page.locator('#settings-result').filter({ hasText: /Saved/ }).waitFor();
     await page.screenshot({ path: join(SHOTS, `settings-${process.platform}.png`) });
-    const osState = async () =>
-      process.platform === 'linux'
-        ? existsSync(join(xdgConfig, 'autostart', 'ssh-agent-proxy.desktop'))
-        : await app.evaluate(
-            ({ app: a }) => a.getLoginItemSettings({ args: ['--hidden'] }).openAtLogin,
-          );
+    // What the OS holds, read without the app: the autostart entry, the HKCU Run value
+    // (`reg`, not Electron, whose own reading is what went wrong before), SMAppService.
+    const osState = async () => {
+      if (process.platform === 'linux')
+        return existsSync(join(xdgConfig, 'autostart', 'ssh-agent-proxy.desktop'));
+      if (process.platform === 'win32') {
+        const q = await run('reg', ['query', RUN_KEY, '/v', APP_USER_MODEL_ID]);
+        const exe = win32.normalize(EXECUTABLE).toLowerCase();
+        return q.code === 0 && q.stdout.toLowerCase().includes(exe);
+      }
+      return app.evaluate(({ app: a }) => a.getLoginItemSettings().openAtLogin);
+    };
     // Only the installed app registers itself; a checkout must leave the OS alone.
     assert.equal(await osState(), PACKAGED);
     assert.equal(await box.isChecked(), PACKAGED, 'the window shows what the OS has');
@@ -184,10 +204,9 @@ describe('the app, launched', () => {
     await app.evaluate(({ app: a }) => a.quit()).catch(() => {});
     await closed;
     assert.throws(() => process.kill(pid, 0), 'the main process is gone');
-    if (process.platform !== 'win32') {
-      // Chromium's helpers (GPU, renderers, utility) are started from the same executable.
-      const left = await run('pgrep', ['-f', EXECUTABLE]);
-      assert.equal(left.stdout.trim(), '', `left behind: ${left.stdout}`);
-    }
+    // Chromium's helpers (GPU, renderers, utility, crashpad) run from the app's own folder
+    // and may end a moment after main: wait, with a bound, for the last of them.
+    const left = await leftUnder(appRoot(EXECUTABLE, process.platform), 15_000);
+    assert.deepEqual(left, [], `left behind: ${JSON.stringify(left)}`);
   });
 });

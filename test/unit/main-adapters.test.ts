@@ -13,15 +13,10 @@ import {
   setAutostart,
 } from '../../src/main/autostart-linux.js';
 import yaml from 'js-yaml';
-import {
-  APP_USER_MODEL_ID,
-  applyAppIdentity,
-  LOGIN_ITEM_NAME,
-} from '../../src/main/app-identity.js';
+import { APP_USER_MODEL_ID, applyAppIdentity } from '../../src/main/app-identity.js';
 import { openWindowOnReopen } from '../../src/main/app-reopen.js';
 import { fileUrlPath, isFileUrlInside, isFileUrlOf } from '../../src/main/file-url.js';
 import { LiveNotifications } from '../../src/main/live-notifications.js';
-import { loginItem } from '../../src/main/login-item.js';
 import { x11Relaunch } from '../../src/main/ozone-platform.js';
 import { describeStartupError, startOrFail } from '../../src/main/startup.js';
 import { ConfigError } from '../../src/core/config/config.js';
@@ -357,49 +352,17 @@ describe('bundles', () => {
   });
 });
 
-describe('Windows identity and start at login', () => {
+describe('Windows identity', () => {
   it("the AppUserModelID is electron-builder.yml's appId (what the MSI shortcut carries), set on Windows only", () => {
     const builder = yaml.load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as {
       appId: string;
-      productName: string;
     };
     assert.equal(APP_USER_MODEL_ID, builder.appId);
-    assert.equal(LOGIN_ITEM_NAME, builder.productName);
     for (const platform of ['win32', 'darwin', 'linux'] as const) {
       const set: string[] = [];
       applyAppIdentity({ setAppUserModelId: (id: string) => void set.push(id) }, platform);
       assert.deepEqual(set, platform === 'win32' ? [APP_USER_MODEL_ID] : [], platform);
     }
-  });
-
-  it('the installed app registers itself under its own name; a dev checkout registers nothing', () => {
-    const calls: unknown[] = [];
-    const warnings: string[] = [];
-    const fakeApp = (isPackaged: boolean) => ({
-      isPackaged,
-      getLoginItemSettings: () => ({ openAtLogin: calls.length > 0 }) as never,
-      setLoginItemSettings: (s: unknown) => void calls.push(s),
-    });
-    const log = { warn: (m: string) => void warnings.push(m) };
-    const installed = loginItem(fakeApp(true), log, 'win32');
-    installed.set(true);
-    assert.deepEqual(calls, [{ openAtLogin: true, args: ['--hidden'], name: 'SSH Agent Proxy' }]);
-    assert.equal(installed.get(), true);
-
-    calls.length = 0;
-    for (const platform of ['win32', 'darwin', 'linux'] as const) {
-      const dev = loginItem(
-        fakeApp(false),
-        log,
-        platform,
-        '/repo/node_modules/electron/dist/electron',
-      );
-      dev.set(true);
-      assert.equal(dev.get(), false, platform);
-    }
-    assert.deepEqual(calls, [], 'never registers the bare Electron binary');
-    assert.equal(warnings.length, 3);
-    assert.match(warnings[0]!, /bare Electron binary/);
   });
 });
 

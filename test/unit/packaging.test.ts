@@ -19,6 +19,7 @@ import Ajv from 'ajv';
 import yaml from 'js-yaml';
 import { minimatch } from 'minimatch';
 import plist from 'plist';
+import { DESKTOP_FILE } from '../../src/main/autostart-linux.js';
 import { run, tempDir } from '../helpers/openssh.js';
 import { ROOT } from '../helpers/proxy.js';
 import { needsLinux } from '../helpers/platform.js';
@@ -111,6 +112,8 @@ describe('electron-builder.yml', () => {
       runAsNode: false,
       enableNodeOptionsEnvironmentVariable: false,
       enableNodeCliInspectArguments: false,
+      // Our pages load from file:// and need no more than a browser gives such a page.
+      grantFileProtocolExtraPrivileges: false,
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
       // Unsigned builds: re-sign ad hoc after the fuses change the binary, or Apple Silicon
@@ -319,7 +322,7 @@ describe('workflows', () => {
         { steps: { name?: string; run?: string; uses?: string; env?: Record<string, string> }[] }
       >;
     };
-    const steps = Object.values(release.jobs)[0]!.steps;
+    const steps = release.jobs.installers!.steps;
     const e2e = steps.findIndex((s) => s.env?.E2E_APP !== undefined && /run-e2e/.test(s.run ?? ''));
     const upload = steps.findIndex((s) => s.uses?.startsWith('actions/upload-artifact'));
     assert.ok(e2e >= 0 && e2e < upload, 'e2e runs, and before the upload');
@@ -334,6 +337,24 @@ describe('workflows', () => {
     const p8 = steps.find((s) => s.name === 'Notarization key file')!;
     assert.match(p8.run!, /AuthKey\.p8/);
     assert.match(p8.run!, /APPLE_API_KEY=\$key" >> "\$GITHUB_ENV"/);
+  });
+
+  it("package.json: an author (the MSI's Manufacturer), and a desktopName that is the .desktop file's own name", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      author?: { name?: string };
+      desktopName?: string;
+    };
+    // electron-builder's MSI takes Manufacturer from author.name, and warns without one.
+    assert.ok(pkg.author?.name, 'author.name');
+    // Electron names the window (Wayland app id, X11 WM_CLASS) after desktopName; with
+    // syncDesktopName the deb installs its entry under that name, which is also the one the
+    // app's own autostart entry uses.
+    assert.equal(
+      pkg.desktopName,
+      `${(config.linux as { executableName: string }).executableName}.desktop`,
+    );
+    assert.equal(pkg.desktopName, DESKTOP_FILE);
+    assert.equal((config.linux as { syncDesktopName?: boolean }).syncDesktopName, true);
   });
 
   it('package.json: homepage (the deb needs it), and engines per part', () => {
