@@ -368,6 +368,8 @@ export class EndpointConnection {
         throw pre.error;
       }
       await this.deps.rateLimit(this.client.id, this.abort.signal);
+      // A token revoked or expired while this request waited its turn reaches no prompt.
+      this.deps.stillAuthorized(this.client);
       const decision = await this.deps.broker.decide(
         this.client,
         {
