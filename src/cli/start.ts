@@ -7,12 +7,16 @@ import type { Config } from '../core/config/config.js';
 import type { Logger } from '../core/logger.js';
 import { startProxy, type RunningProxy } from '../core/proxy.js';
 import { readAudit } from '../core/approval/audit.js';
-import { auditFiles, auditFileSink } from '../log/audit-file.js';
+import { auditFiles, auditFileSink, refusalFileSink, refusalFiles } from '../log/audit-file.js';
 import { ensureWritableConfigDir } from './config-dir.js';
 import { findShim } from './find-shim.js';
 
 /** The files a running proxy appends to, relative to the config dir. */
-export const WRITTEN_AT_START = ['logs/audit.log', 'logs/console.log'] as const;
+export const WRITTEN_AT_START = [
+  'logs/audit.log',
+  'logs/refusals.log',
+  'logs/console.log',
+] as const;
 
 export function startConfiguredProxy(
   config: Config,
@@ -27,8 +31,12 @@ export function startConfiguredProxy(
     audit: auditFileSink(config.configDir, {
       maxBytes: config.auditMaxBytes,
       keep: config.auditKeep,
-      onError: (err) => log.error(`cannot write the audit log: ${err.message}`),
+      sync: config.auditSync,
     }),
-    history: readAudit(auditFiles(config.configDir, config.auditKeep), 200),
+    refusals: refusalFileSink(config.configDir),
+    history: readAudit(
+      [...auditFiles(config.configDir, config.auditKeep), ...refusalFiles(config.configDir)],
+      200,
+    ),
   });
 }
