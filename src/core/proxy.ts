@@ -6,7 +6,7 @@ import type { Server, Socket } from 'node:net';
 import { AgentSigner } from './agent/agent-signer.js';
 import { ApprovalBroker, type Clock } from './approval/approval-broker.js';
 import { nullAudit, type AuditRecord, type AuditSink } from './approval/audit.js';
-import { AuditTrail, type AuditStatus } from './approval/audit-trail.js';
+import { AuditTrail, auditUnavailable, type AuditStatus } from './approval/audit-trail.js';
 import { RefusalSummary } from './approval/refusal-summary.js';
 import { presentedToken } from './http/authorization.js';
 import { anonymousClient, tokenClient, type ClientInfo } from './approval/client.js';
@@ -326,7 +326,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       log,
       allowedHosts: () => hosts,
       authenticate,
-      admit: admitAgent,
+      // No login could be recorded: refused before the connection is opened.
+      admit: (client) => (trail.status().writable ? admitAgent(client) : auditUnavailable()),
       serve: serveAgent,
     }),
   });
@@ -401,6 +402,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       for (const s of servers) s.closeAllConnections();
       signer.close();
       refusals.close();
+      trail.close();
       await refusalSink
         .flush?.()
         .catch((err: unknown) =>

@@ -140,7 +140,20 @@ export class AppendFile {
       rotate(this.path, this.opts.keep);
       await this.openFile();
     }
-    await this.handle!.write(text);
+    try {
+      // One write may take only part (a nearly full disk): the rest is written, or fails.
+      const buf = Buffer.from(text);
+      for (let at = 0; at < buf.length;) {
+        const { bytesWritten } = await this.handle!.write(buf, at);
+        if (bytesWritten <= 0) throw new Error('the file took no bytes');
+        at += bytesWritten;
+      }
+    } catch (err) {
+      // A write cut short (a full disk) leaves part of a line: cut it off, so the next line
+      // written is not glued to it and the file holds whole records only.
+      await this.handle!.truncate(this.size).catch(() => {});
+      throw err;
+    }
     this.size += bytes;
     if (this.opts.sync) await this.handle!.datasync();
   }

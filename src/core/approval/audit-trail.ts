@@ -2,8 +2,9 @@
 // answer leaves, and when it cannot be written nothing is signed. A failed write makes the
 // trail unavailable: every later signature or login is refused (503 audit-unavailable)
 // without reaching a person or the agent, one log line says so, and listeners (the tray,
-// the console) are told. It recovers by itself: the next request first writes an
-// `audit-resumed` record, and when that write works the trail is available again.
+// the console) are told. It recovers by itself: an `audit-resumed` record is tried before
+// each request (one write shared by concurrent ones; requests are admitted, so rate-limited)
+// and every RETRY_MS, and once that write works the trail is available again.
 import { ProxyError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { cleanAuditRecord, type AuditRecord, type AuditSink } from './audit.js';
@@ -21,6 +22,9 @@ export const auditUnavailable = () =>
     'the audit log cannot be written, so nothing is signed; free disk space or fix the logs folder in the config dir',
   );
 
+/** While unwritable, a write is tried this often by itself, so the trail comes back without traffic. */
+export const RETRY_MS = 2_000;
+
 export class AuditTrail {
   private state: AuditStatus = { writable: true, reason: null };
   private readonly listeners = new Set<(s: AuditStatus) => void>();
@@ -28,6 +32,7 @@ export class AuditTrail {
   private refusedWhileDown = 0;
   private since = '';
   private probe: Promise<void> | null = null;
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly sink: AuditSink,
@@ -67,9 +72,19 @@ export class AuditTrail {
    */
   async ready(): Promise<void> {
     if (this.state.writable) return;
-    this.probe ??= this.tryResume().finally(() => (this.probe = null));
+    if (!this.probe) this.startProbe();
     await this.probe;
     if (!this.state.writable) throw auditUnavailable();
+  }
+
+  /** Stop retrying (the proxy is closing). */
+  close(): void {
+    if (this.retry) clearInterval(this.retry);
+    this.retry = null;
+  }
+
+  private startProbe(): void {
+    this.probe = this.tryResume().finally(() => (this.probe = null));
   }
 
   private async tryResume(): Promise<void> {
@@ -95,6 +110,7 @@ export class AuditTrail {
     }
     this.refusedWhileDown = 0;
     this.state = { writable: true, reason: null };
+    this.close();
     this.log.info('the audit log can be written again: signing and logins resume');
     this.tell();
   }
@@ -104,6 +120,10 @@ export class AuditTrail {
     const reason = err instanceof Error ? err.message : String(err);
     this.state = { writable: false, reason };
     this.since = this.now().toISOString();
+    this.retry = setInterval(() => {
+      if (!this.probe) this.startProbe();
+    }, RETRY_MS);
+    this.retry.unref();
     this.log.error(
       `cannot write the audit log (${reason}): signing and logins are refused until it can be written`,
     );
