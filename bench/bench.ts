@@ -5,6 +5,8 @@
 // (c) /sign at 8 concurrent clients against the agent at 8. (d) the shim against
 // `ssh-keygen -Y sign` using the agent. (e) 50 clients with their own tokens signing at
 // at once. (f) `ssh … true` through the agent endpoint against the agent socket directly.
+// (g) (b) and (c) per audit mode (SSH_AGENT_PROXY_AUDIT_SYNC=write | fsync): each answer
+// waits for its record's write (and in fsync mode, a shared sync to disk).
 // All on the real `--console` process. Reports; never gates CI.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -125,7 +127,7 @@ function get(url: string): Promise<number> {
 /** Every proxy this run started, stopped however the run ends (no orphan keeps listening). */
 const children = new Set<ChildProcess>();
 
-async function spawnProxy(env: NodeJS.ProcessEnv, port?: number) {
+async function spawnProxy(env: NodeJS.ProcessEnv, port?: number, extra: NodeJS.ProcessEnv = {}) {
   port ??= await freePort();
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, '--console'], {
@@ -137,6 +139,7 @@ async function spawnProxy(env: NodeJS.ProcessEnv, port?: number) {
       SSH_AGENT_PROXY_APPROVAL: 'allow',
       // Tokenless on purpose: the bench measures signing, not the token gate.
       SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS: ANY_LOCAL_PROCESS_CONSENT,
+      ...extra,
     },
     stdio: 'ignore',
   });
@@ -368,6 +371,48 @@ async function main() {
     keepAlive.destroy();
     pool.destroy();
 
+    // (g) the audit modes, on two fresh proxies measured in alternating rounds.
+    const modes = ['write', 'fsync'] as const;
+    const byMode = await Promise.all(
+      modes.map(async (mode) => {
+        const cfg = join(dir, `cfg-${mode}`);
+        const token = new TokenStore(cfg).create('bench');
+        const p = await spawnProxy({ ...env, SSH_AGENT_PROXY_CONFIG_DIR: cfg }, undefined, {
+          SSH_AGENT_PROXY_AUDIT_SYNC: mode,
+        });
+        const one = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+        const eight = new HttpAgent({ keepAlive: true, maxSockets: 8 });
+        const headers = { ...named, Authorization: `Bearer ${token}` };
+        const signOn = (agent: HttpAgent) => async () => {
+          const status = await post(`${p.url}/sign`, msg, agent, headers);
+          if (status !== 200) throw new Error(`sign failed (${mode}): HTTP ${status}`);
+        };
+        return {
+          mode,
+          p,
+          one,
+          eight,
+          sign1: signOn(one),
+          sign8: signOn(eight),
+          b: [] as Timed[],
+          c: [] as Timed[],
+        };
+      }),
+    );
+    for (const m of byMode) await timed(50, 1, m.sign1);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const m of byMode) {
+        m.b.push(await timedRaw(SEQ / ROUNDS, 1, m.sign1));
+        m.c.push(await timedRaw(CONC_TOTAL / ROUNDS, 8, m.sign8));
+      }
+    }
+    const g = byMode.map((m) => {
+      m.p.child.kill('SIGTERM');
+      m.one.destroy();
+      m.eight.destroy();
+      return { mode: m.mode, b: pooled(m.b), c: pooled(m.c) };
+    });
+
     const startMed = [...starts].sort((x, y) => x - y)[2]!;
     const pass = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
     const lines = [
@@ -385,6 +430,10 @@ async function main() {
       `     agent direct, same pattern  ${fmt(eAgent.stats)}   p99 ${(eAgent.stats.p99 / a.p50).toFixed(2)}× (a) p50: the agent's own queue; (e) p99 is ${(e.stats.p99 / eAgent.stats.p99).toFixed(2)}× it`,
       ...d.lines,
       ...f.lines,
+      ...g.map(
+        (m) =>
+          `(g)  audit ${m.mode.padEnd(5)}  (b) p50 ${m.b.p50.toFixed(2).padStart(6)} ms = ${(m.b.p50 / floor).toFixed(2)}× its floor;  (c) ${m.c.perSec.toFixed(0).padStart(6)} signs/s = ${(m.c.perSec / a8.perSec).toFixed(2)}× the agent at 8`,
+      ),
       '',
       `console process: idle RSS ${idleRss.toFixed(1)} MB, after load ${busyRss.toFixed(1)} MB; spawn → first 200 on /healthz: median ${startMed.toFixed(0)} ms of 5`,
       '',

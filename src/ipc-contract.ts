@@ -64,6 +64,8 @@ export interface StatusView {
   paused: boolean;
   policy: Policy;
   pending: number;
+  /** False while the audit log cannot be written: then nothing is signed. */
+  auditWritable: boolean;
 }
 
 export interface ActivityView {

@@ -17,7 +17,7 @@ import {
 } from '../core/approval/token-store.js';
 import type { PendingRequest } from '../core/approval/approval-broker.js';
 import type { ControlRequest } from '../core/control/control-protocol.js';
-import { auditFiles, auditPath } from '../log/audit-file.js';
+import { auditFiles, auditPath, refusalFiles } from '../log/audit-file.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
 import { commandUsage, parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
@@ -260,7 +260,10 @@ async function auditCommand(
         if (!printed.has(r.id)) out(formatAudit(r));
       })
     : null;
-  const records = readAudit(auditFiles(config.configDir, config.auditKeep), args.tail);
+  const records = readAudit(
+    [...auditFiles(config.configDir, config.auditKeep), ...refusalFiles(config.configDir)],
+    args.tail,
+  );
   if (records.length === 0)
     out(args.follow ? 'no audit records yet; waiting for new ones' : 'no audit records yet');
   for (const r of records) {

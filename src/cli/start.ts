@@ -12,12 +12,16 @@ import {
   listenControl,
   type ControlChannel,
 } from '../core/control/control-socket.js';
-import { auditFiles, auditFileSink } from '../log/audit-file.js';
+import { auditFiles, auditFileSink, refusalFileSink, refusalFiles } from '../log/audit-file.js';
 import { ensureWritableConfigDir } from './config-dir.js';
 import { findShim } from './find-shim.js';
 
 /** The files a running proxy appends to, relative to the config dir. */
-export const WRITTEN_AT_START = ['logs/audit.log', 'logs/console.log'] as const;
+export const WRITTEN_AT_START = [
+  'logs/audit.log',
+  'logs/refusals.log',
+  'logs/console.log',
+] as const;
 
 export async function startConfiguredProxy(
   config: Config,
@@ -32,9 +36,13 @@ export async function startConfiguredProxy(
     audit: auditFileSink(config.configDir, {
       maxBytes: config.auditMaxBytes,
       keep: config.auditKeep,
-      onError: (err) => log.error(`cannot write the audit log: ${err.message}`),
+      sync: config.auditSync,
     }),
-    history: readAudit(auditFiles(config.configDir, config.auditKeep), 200),
+    refusals: refusalFileSink(config.configDir),
+    history: readAudit(
+      [...auditFiles(config.configDir, config.auditKeep), ...refusalFiles(config.configDir)],
+      200,
+    ),
   });
   return withControlChannel(proxy, log);
 }

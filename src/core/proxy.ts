@@ -5,7 +5,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { AgentSigner } from './agent/agent-signer.js';
 import { ApprovalBroker, type Clock } from './approval/approval-broker.js';
-import { cleanAuditRecord, nullAudit, type AuditRecord, type AuditSink } from './approval/audit.js';
+import { nullAudit, type AuditRecord, type AuditSink } from './approval/audit.js';
+import { AuditTrail, auditUnavailable, type AuditStatus } from './approval/audit-trail.js';
+import { RefusalSummary } from './approval/refusal-summary.js';
 import { presentedToken } from './http/authorization.js';
 import { anonymousClient, tokenClient, type ClientInfo } from './approval/client.js';
 import { ConfigError, type Config } from './config/config.js';
@@ -45,6 +47,10 @@ export interface ProxyOptions {
   /** The container-side shim served at GET /shim. */
   shimText: string;
   audit?: AuditSink;
+  /** Where summaries of refusals no one decided go (kept apart from the decisions). */
+  refusals?: AuditSink;
+  /** How often those summaries are written (default one minute). */
+  refusalIntervalMs?: number;
   /** Earlier audit records (oldest first), so recent activity survives a restart. */
   history?: readonly AuditRecord[];
   clock?: Clock;
@@ -61,6 +67,9 @@ export interface RunningProxy {
   /** Recent /sign records, oldest first (the tray's activity view). */
   recent(): AuditRecord[];
   onActivity(fn: (r: AuditRecord) => void): () => void;
+  /** Whether the audit log can be written (while not, nothing is signed). */
+  auditStatus(): AuditStatus;
+  onAuditStatus(fn: (s: AuditStatus) => void): () => void;
   /** Revoke a token now: its grants and pending prompts go too. */
   revokeToken(name: string): boolean;
   /** Persist settings and apply those that can change while running. */
@@ -75,6 +84,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config } = opts;
   const log = cleanLogger(opts.log); // every core log line is one display-safe line
   const audit = opts.audit ?? nullAudit;
+  const trail = new AuditTrail(audit, log);
   const beyondLoopback = !isLoopbackHost(config.addr.host);
   const tokens = new TokenStore(config.configDir, { alwaysRequired: beyondLoopback });
   if (beyondLoopback && tokens.usable().length === 0) {
@@ -158,23 +168,42 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     tokens,
     shimText: opts.shimText,
     refreshTokens,
+    auditReady: () => trail.ready(),
   });
 
   const recent: AuditRecord[] = (opts.history ?? []).slice(-RECENT);
   const activity = new Set<(r: AuditRecord) => void>();
-  const onFinished = (
-    ctx: RequestContext,
-    route: string,
-    status: number,
-    code: string,
-    ms: number,
-  ) => {
-    if (route !== '/sign') return;
+  const showActivity = (rec: AuditRecord) => {
+    recent.push(rec);
+    if (recent.length > RECENT) recent.shift();
+    for (const fn of activity) fn(rec);
+  };
+  const refusalSink = opts.refusals ?? nullAudit;
+  const refusals = new RefusalSummary({
+    intervalMs: opts.refusalIntervalMs,
+    emit: (recs) => {
+      for (const rec of recs) {
+        // Not on any request's path: a failure here is the trail's to report.
+        Promise.resolve(refusalSink.write(rec)).catch((err: unknown) =>
+          log.warn(`cannot write the refusal summary: ${String(err)}`),
+        );
+        showActivity(rec);
+      }
+    },
+  });
+  /** A /sign request's record, written before its answer is sent (rejects: 503 audit-unavailable). */
+  const recordSign = async (ctx: RequestContext, status: number, code: string, ms: number) => {
     const d = ctx.decision;
-    recordActivity({
+    // No one decided and the caller is unknown (or was never admitted): counted, not recorded.
+    if (status !== 200 && !d && (!ctx.admitted || !ctx.client.token)) {
+      refusals.count(ctx.client, code);
+      return;
+    }
+    await recordActivity({
       time: new Date().toISOString(),
       id: ctx.id,
       client: ctx.client.name,
+      clientId: ctx.client.token?.id ?? null,
       remote: ctx.client.address,
       key: ctx.fingerprint ?? null,
       namespace: ctx.namespace ?? null,
@@ -186,18 +215,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       ms: Math.round(ms),
     });
   };
-  /** One record per signature asked for, over /sign or the agent endpoint. */
-  const recordActivity = (raw: AuditRecord) => {
-    // Display-safe once, for the file, recent activity and every listener alike.
-    const rec = cleanAuditRecord(raw);
-    try {
-      audit.write(rec);
-    } catch (err) {
-      log.error(`cannot write the audit record: ${(err as Error).message}`);
-    }
-    recent.push(rec);
-    if (recent.length > RECENT) recent.shift();
-    for (const fn of activity) fn(rec);
+  /**
+   * One record per signature asked for, over /sign or the agent endpoint, written (made
+   * display-safe) before the answer leaves; shown once written.
+   */
+  const recordActivity = async (raw: AuditRecord): Promise<void> => {
+    showActivity(await trail.record(raw));
   };
 
   const rateLimiter = new RateLimiter(
@@ -236,11 +259,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     allowForwarded: () => config.agentAllowForwarded,
     gitOnly: (client) => config.gitOnly || client.token?.gitOnly === true,
     rateLimit: (clientId, signal) => rateLimiter.admit(clientId, signal),
+    auditReady: () => trail.ready(),
     record: (r: EndpointRecord) =>
       recordActivity({
         time: new Date().toISOString(),
         id: r.id,
         client: r.client.name,
+        clientId: r.client.token?.id ?? null,
         remote: r.client.address,
         key: r.key,
         namespace: r.scope,
@@ -286,7 +311,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     log,
     allowedHosts: () => hosts,
     authenticate,
-    onFinished,
+    recordSign,
     budget: new ByteBudget(
       config.maxBodyInFlight,
       Math.max(config.maxBody, Math.floor(config.maxBodyInFlight / 4)),
@@ -310,7 +335,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       log,
       allowedHosts: () => hosts,
       authenticate,
-      admit: admitAgent,
+      // No login could be recorded: refused before the connection is opened.
+      admit: (client) => (trail.status().writable ? admitAgent(client) : auditUnavailable()),
       serve: serveAgent,
     }),
   });
@@ -359,6 +385,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     broker,
     tokens,
     recent: () => [...recent],
+    auditStatus: () => trail.status(),
+    onAuditStatus: (fn) => trail.onStatus(fn),
     onActivity(fn) {
       activity.add(fn);
       return () => activity.delete(fn);
@@ -389,6 +417,13 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         await new Promise((r) => setTimeout(r, 25));
       for (const s of servers) s.closeAllConnections();
       signer.close();
+      refusals.close();
+      trail.close();
+      await refusalSink
+        .flush?.()
+        .catch((err: unknown) =>
+          log.error(`cannot write the last refusal summaries: ${String(err)}`),
+        );
       // Records of requests that ended are queued; none is lost on a clean shutdown.
       await audit
         .flush?.()

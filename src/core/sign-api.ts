@@ -39,6 +39,8 @@ export interface SignApiDeps {
   shimText: string;
   /** Re-read the token file and act on tokens that died (drop their prompts and grants). */
   refreshTokens: () => void;
+  /** Resolves when the audit log can be written; rejects (503 audit-unavailable) while not. */
+  auditReady: () => Promise<void>;
 }
 
 export interface SignApi {
@@ -136,6 +138,8 @@ export function createSignApi(deps: SignApiDeps): SignApi {
       // be in force after the body arrived, before a person is asked and before the agent.
       const token = ctx.client.token;
       stillAuthorized(ctx.client);
+      // Nothing is signed that could not be recorded: not even a person is asked.
+      await deps.auditReady();
       const namespace = resolveNamespace(input.namespace, token);
       ctx.namespace = namespace;
       const description = describe(input.body);

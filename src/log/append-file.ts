@@ -4,6 +4,10 @@
 // Batching over a short window means one write (one thread-pool round trip) per window,
 // not per request. electron-log's asynchronous file mode has no flush and reopens the
 // file per batch.
+// `append()` is the audit's form: it resolves once that line's write has returned (and,
+// with `sync`, once it is on disk) and rejects when it failed. Lines appended while a
+// write is in flight go out together in the next one (group commit: one write, and one
+// fsync, shared by every request that waited for it).
 import { appendFileSync, mkdirSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -16,6 +20,13 @@ export interface AppendFileOptions {
   onError?: (err: Error) => void;
   /** Gather lines this long before writing them together (0: write at once). */
   batchMs?: number;
+  /** fsync each batch before its `append()` calls resolve (durable against power loss). */
+  sync?: boolean;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
 // A process that exits without flushing (an error path) still writes what is queued.
@@ -26,9 +37,13 @@ function writeQueuedAtExit(): void {
 
 export class AppendFile {
   private queue: string[] = [];
+  /** The `append()` calls whose lines are in `queue`. */
+  private waiters: Waiter[] = [];
   private writing: Promise<void> | null = null;
   private handle: FileHandle | null = null;
   private size = 0;
+  private ino = -1;
+  private dev = -1;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -48,6 +63,14 @@ export class AppendFile {
     } catch {
       // nothing more can be done at exit
     }
+  }
+
+  /** Write one line; resolves once its write has returned (rejects if it failed). */
+  append(line: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.write(line);
+    });
   }
 
   /** Queue one line (a newline is added); returns at once. */
@@ -84,13 +107,17 @@ export class AppendFile {
     try {
       while (this.queue.length > 0) {
         const text = this.queue.join('');
+        const waiters = this.waiters;
         this.queue = [];
+        this.waiters = [];
         try {
-          await this.append(text);
+          await this.appendText(text);
+          for (const w of waiters) w.resolve();
         } catch (err) {
           this.opts.onError?.(err as Error);
           await this.handle?.close().catch(() => {});
           this.handle = null;
+          for (const w of waiters) w.reject(err as Error);
         }
       }
     } finally {
@@ -98,8 +125,14 @@ export class AppendFile {
     }
   }
 
-  private async append(text: string): Promise<void> {
+  private async appendText(text: string): Promise<void> {
     const bytes = Buffer.byteLength(text);
+    // The path must still name the file we hold: a folder removed or replaced under us
+    // would otherwise swallow lines into an unlinked file (a stat, not a reopen, per batch).
+    if (this.handle && !this.stillOurs()) {
+      await this.handle.close().catch(() => {});
+      this.handle = null;
+    }
     if (!this.handle) await this.openFile();
     if (this.size > 0 && this.size + bytes > this.opts.maxBytes) {
       await this.handle!.close();
@@ -107,14 +140,40 @@ export class AppendFile {
       rotate(this.path, this.opts.keep);
       await this.openFile();
     }
-    await this.handle!.write(text);
+    try {
+      // One write may take only part (a nearly full disk): the rest is written, or fails.
+      const buf = Buffer.from(text);
+      for (let at = 0; at < buf.length;) {
+        const { bytesWritten } = await this.handle!.write(buf, at);
+        if (bytesWritten <= 0) throw new Error('the file took no bytes');
+        at += bytesWritten;
+      }
+    } catch (err) {
+      // A write cut short (a full disk) leaves part of a line: cut it off, so the next line
+      // written is not glued to it and the file holds whole records only.
+      await this.handle!.truncate(this.size).catch(() => {});
+      throw err;
+    }
     this.size += bytes;
+    if (this.opts.sync) await this.handle!.datasync();
+  }
+
+  private stillOurs(): boolean {
+    try {
+      const st = statSync(this.path);
+      return st.ino === this.ino && st.dev === this.dev;
+    } catch {
+      return false;
+    }
   }
 
   private async openFile(): Promise<void> {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     this.handle = await open(this.path, 'a', 0o600);
     await this.handle.chmod(0o600);
-    this.size = statSync(this.path).size;
+    const st = await this.handle.stat();
+    this.size = st.size;
+    this.ino = st.ino;
+    this.dev = st.dev;
   }
 }

@@ -1,15 +1,25 @@
-// The audit trail as its own file (one JSON line per request), mode 0600, rotated by size
-// with a bounded number of old files kept, written without blocking the request.
+// The audit trail as its own file (one JSON line per record), mode 0600, rotated by size
+// with a bounded number of old files kept. A record's write is awaited before its answer
+// leaves (records of concurrent requests share one write, and in `fsync` mode one sync);
+// refusal summaries go to a small file of their own, so they never rotate decisions away.
 import { join } from 'node:path';
 import type { AuditRecord, AuditSink } from '../core/approval/audit.js';
 import { AppendFile } from './append-file.js';
 import { rotatedPaths } from './rotate.js';
 
-/** Records of one tenth of a second are written together (flushed at shutdown). */
-export const AUDIT_BATCH_MS = 100;
+/** `write`: the write call has returned (the OS holds it; a process kill loses nothing). `fsync`: on disk (power loss too). */
+export type AuditSync = 'write' | 'fsync';
+
+/** The refusal summaries' file is rotated at this size, one old file kept: 2 MiB at most. */
+export const REFUSALS_MAX_BYTES = 1024 * 1024;
+export const REFUSALS_KEEP = 1;
 
 export function auditPath(configDir: string): string {
   return join(configDir, 'logs', 'audit.log');
+}
+
+export function refusalsPath(configDir: string): string {
+  return join(configDir, 'logs', 'refusals.log');
 }
 
 /** Current file last: the order `readAudit` wants. */
@@ -18,13 +28,36 @@ export function auditFiles(configDir: string, keep: number): string[] {
   return [...rotatedPaths(current, keep).reverse(), current];
 }
 
+/** The refusal summaries' files, current last. */
+export function refusalFiles(configDir: string): string[] {
+  const current = refusalsPath(configDir);
+  return [...rotatedPaths(current, REFUSALS_KEEP).reverse(), current];
+}
+
 export function auditFileSink(
   configDir: string,
-  opts: { maxBytes: number; keep: number; onError?: (err: Error) => void },
+  opts: { maxBytes: number; keep: number; sync?: AuditSync; onError?: (err: Error) => void },
 ): AuditSink {
-  const file = new AppendFile(auditPath(configDir), { batchMs: AUDIT_BATCH_MS, ...opts });
+  const file = new AppendFile(auditPath(configDir), {
+    maxBytes: opts.maxBytes,
+    keep: opts.keep,
+    sync: opts.sync === 'fsync',
+    onError: opts.onError,
+  });
   return {
-    write: (rec: AuditRecord) => file.write(JSON.stringify(rec)),
+    write: (rec: AuditRecord) => file.append(JSON.stringify(rec)),
+    flush: () => file.close(),
+  };
+}
+
+/** Refusal summaries: written off any request's path, bounded in size. */
+export function refusalFileSink(configDir: string): AuditSink {
+  const file = new AppendFile(refusalsPath(configDir), {
+    maxBytes: REFUSALS_MAX_BYTES,
+    keep: REFUSALS_KEEP,
+  });
+  return {
+    write: (rec: AuditRecord) => file.append(JSON.stringify(rec)),
     flush: () => file.close(),
   };
 }

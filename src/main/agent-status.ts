@@ -53,6 +53,7 @@ export class AgentStatus {
       paused: broker.paused,
       policy: broker.policy,
       pending: broker.queue().length,
+      auditWritable: this.proxy.auditStatus().writable,
     };
   }
 }

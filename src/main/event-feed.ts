@@ -27,6 +27,7 @@ export function feedEvents(proxy: RunningProxy, status: AgentStatus, send: Send)
       void status.refresh();
     }),
     status.onChange(() => send('activity:changed', activityView(proxy, status))),
+    proxy.onAuditStatus(() => send('activity:changed', activityView(proxy, status))),
   ];
   return () => offs.forEach((off) => off());
 }

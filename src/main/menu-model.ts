@@ -34,6 +34,12 @@ export function statusLine(s: StatusView): string {
 export function menuModel(m: MenuState): MenuItemModel[] {
   const items: MenuItemModel[] = [{ type: 'normal', label: statusLine(m.status), enabled: false }];
   if (m.status.paused) items.push({ type: 'normal', label: 'Signing is paused', enabled: false });
+  if (!m.status.auditWritable)
+    items.push({
+      type: 'normal',
+      label: 'Audit log cannot be written · signing refused',
+      enabled: false,
+    });
   items.push({ type: 'separator' });
   if (m.prompts.length > 0) {
     items.push({

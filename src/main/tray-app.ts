@@ -225,6 +225,7 @@ export function startTrayApp(d: TrayAppDeps): {
   refreshTray();
   proxy.broker.onChange(refreshTray);
   status.onChange(refreshTray);
+  proxy.onAuditStatus(refreshTray);
   // Windows (and Linux trays that report clicks): a click on the icon shows what needs the
   // person, else the activity. Not on macOS: there a click on a menu-bar icon with a menu
   // opens the menu and also fires `click`, so every look at the menu would open a window.

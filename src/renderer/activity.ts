@@ -74,6 +74,13 @@ function renderActivity(v: ActivityView): void {
         }),
       ],
       ['Waiting', el('span', { text: String(s.pending) })],
+      [
+        'Audit log',
+        el('span', {
+          text: s.auditWritable ? 'written' : 'cannot be written: signing and logins refused',
+          className: s.auditWritable ? 'good' : 'bad',
+        }),
+      ],
     ].flatMap(([k, v]) => [el('dt', { text: k as string }), el('dd', {}, [v as Node])]),
   );
   byId('pause').textContent = s.paused ? 'Resume signing' : 'Pause signing';

@@ -73,7 +73,7 @@ async function proxy(clock: Clock) {
       SSH_AGENT_PROXY_RATE_BURST: '1',
     },
     undefined,
-    { audit: { write: (r) => audit.push(r) }, clock },
+    { audit: { write: (r) => void audit.push(r) }, clock },
   );
   return { ...tp, audit };
 }

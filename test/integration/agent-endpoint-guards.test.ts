@@ -43,7 +43,7 @@ const blobOf = (k: TestKey | string) =>
 async function proxyWith(env: Record<string, string>) {
   const audit: AuditRecord[] = [];
   const tp = await startTestProxy({ SSH_AGENT_PROXY_UPSTREAM: relay.sock, ...env }, undefined, {
-    audit: { write: (r) => audit.push(r) },
+    audit: { write: (r) => void audit.push(r) },
   });
   return { ...tp, audit };
 }

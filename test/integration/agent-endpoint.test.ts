@@ -63,7 +63,7 @@ async function proxyWith(
       ...env,
     },
     undefined,
-    { audit: { write: (r) => audit.push(r) } },
+    { audit: { write: (r) => void audit.push(r) } },
   );
   return { ...p, audit };
 }

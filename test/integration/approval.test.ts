@@ -220,7 +220,7 @@ describe('approval, end to end', () => {
     assert.equal(printed.code, 0, printed.stderr);
     assert.match(
       printed.stdout,
-      /403 denied-by-user {2}denied by person {2}box1 {2}SHA256:\S+ {2}git {2}git commit "Fix login race"/,
+      /403 denied-by-user {2}denied by person {2}box1 #[0-9a-f]{8} {2}SHA256:\S+ {2}git {2}git commit "Fix login race"/,
     );
     assert.equal(printed.stdout.trim().split('\n').length, 1);
     // A restarted proxy shows the same records as recent activity.

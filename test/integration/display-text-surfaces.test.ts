@@ -94,7 +94,7 @@ before(async () => {
       SSH_AGENT_PROXY_CONFIG_DIR: configDir,
     },
     recorder,
-    { audit: { write: (r) => audit.push(r) } },
+    { audit: { write: (r) => void audit.push(r) } },
   );
 });
 

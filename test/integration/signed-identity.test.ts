@@ -56,7 +56,7 @@ function reencodedRsa(k: TestKey, pad = 1): Buffer {
 async function proxyWith(env: Record<string, string>) {
   const audit: AuditRecord[] = [];
   const tp = await startTestProxy({ SSH_AGENT_PROXY_UPSTREAM: relay.sock, ...env }, undefined, {
-    audit: { write: (r) => audit.push(r) },
+    audit: { write: (r) => void audit.push(r) },
   });
   return { ...tp, audit };
 }

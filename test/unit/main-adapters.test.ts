@@ -41,6 +41,7 @@ const status = (over: Partial<StatusView> = {}): StatusView => ({
   paused: false,
   policy: 'prompt',
   pending: 0,
+  auditWritable: true,
   ...over,
 });
 
@@ -121,6 +122,15 @@ describe('tray menu model', () => {
       'Listening on 127.0.0.1:7221 · agent unreachable',
     );
     assert.equal(m[1]!.type !== 'separator' && m[1]!.label, 'Signing is paused');
+    const broken = menuModel({
+      status: status({ auditWritable: false }),
+      prompts: [],
+      startAtLogin: false,
+    });
+    assert.equal(
+      broken[1]!.type !== 'separator' && broken[1]!.label,
+      'Audit log cannot be written · signing refused',
+    );
     assert.equal(
       statusLine(status({ agentPath: null })),
       'Listening on 127.0.0.1:7221 · no agent found',

@@ -83,7 +83,10 @@ export interface EndpointDeps {
   /** Opaque (non-login) data may not be signed for this client. */
   gitOnly: (client: ClientInfo) => boolean;
   rateLimit: (clientId: string, signal: AbortSignal) => Promise<void>;
-  record: (r: EndpointRecord) => void;
+  /** Resolves when the audit log can be written; rejects (503 audit-unavailable) while not. */
+  auditReady?: () => Promise<void>;
+  /** Written before the answer is sent; rejecting means no signature may leave. */
+  record: (r: EndpointRecord) => void | Promise<void>;
   /** A frame begun must be complete within this. */
   frameTimeoutMs: number;
   /** A connection with no traffic this long is closed. */
@@ -241,6 +244,9 @@ export class EndpointConnection {
         // The upstream connection is gone or untrustworthy, and with it the bindings.
         this.deps.log.warn(`agent endpoint: ${oneLine(err.line)}`);
         this.closeAfterAnswer = true;
+      } else if (err instanceof ProxyError) {
+        // A refusal (a denial, a limit): recorded as what it is, not an error of ours.
+        this.deps.log.debug(`agent endpoint: ${oneLine(err.line)}`);
       } else if (!(err instanceof WireError)) {
         this.deps.log.error(`agent endpoint: unexpected error: ${oneLine(String(err))}`);
       }
@@ -312,6 +318,7 @@ export class EndpointConnection {
     }
   }
 
+  /** A sign request, answered only once its record is written. */
   private async sign(payload: Buffer, r: Reader): Promise<Buffer> {
     const started = performance.now();
     const rec: EndpointRecord = {
@@ -325,6 +332,28 @@ export class EndpointConnection {
       outcome: 'internal-error',
       ms: 0,
     };
+    let answer: Buffer | null = null;
+    let error: unknown = null;
+    try {
+      answer = await this.signUnrecorded(payload, r, rec);
+    } catch (err) {
+      error = err;
+    }
+    rec.ms = Math.round(performance.now() - started);
+    if (this.abort.signal.aborted && rec.status >= 400) rec.outcome = 'hung-up';
+    try {
+      await this.deps.record(rec);
+    } catch (err) {
+      // Unrecorded, so not answered with a signature (the trail logged why, once).
+      if (!(err instanceof ProxyError))
+        this.deps.log.error(`agent endpoint: recording failed: ${oneLine(String(err))}`);
+      return failure();
+    }
+    if (error !== null) throw error;
+    return answer!;
+  }
+
+  private async signUnrecorded(payload: Buffer, r: Reader, rec: EndpointRecord): Promise<Buffer> {
     try {
       let req: SignRequest;
       try {
@@ -362,6 +391,7 @@ export class EndpointConnection {
           'forwarding-refused',
           'the request came through an ssh -A hop (see SSH_AGENT_PROXY_AGENT_ALLOW_FORWARDED)',
         );
+      await this.deps.auditReady?.();
       const pre = this.deps.broker.precheck();
       if (pre && !pre.allowed) {
         rec.decision = pre;
@@ -421,14 +451,6 @@ export class EndpointConnection {
         if (err.code === 'agent-refused' || err.code === 'bad-signature') return failure();
       }
       throw err;
-    } finally {
-      rec.ms = Math.round(performance.now() - started);
-      if (this.abort.signal.aborted && rec.status >= 400) rec.outcome = 'hung-up';
-      try {
-        this.deps.record(rec);
-      } catch (err) {
-        this.deps.log.error(`agent endpoint: recording failed: ${oneLine(String(err))}`);
-      }
     }
   }
 

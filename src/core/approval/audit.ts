@@ -1,6 +1,8 @@
-// The audit trail: one record per /sign request — who asked, with which key, in which
-// namespace, what (a summary), who decided what, and how it ended. Never the signed
-// bytes, never a token. The sink (a rotated file) is supplied by the shell.
+// The audit trail: one record per decision (a /sign request or an SSH login) — who asked,
+// with which key, in which namespace, what (a summary), who decided what, and how it ended
+// — and one per event that changes who may sign: a grant given, a token created, revoked
+// or expired, the trail itself unwritable or back. Never the signed bytes, never a token.
+// The sink (a rotated file) is supplied by the shell.
 import { readFileSync } from 'node:fs';
 import { displayText } from '../display-text.js';
 
@@ -17,11 +19,28 @@ export interface AuditRecord {
   status: number;
   outcome: string;
   ms: number;
+  /** The token's stable id beside its name (a re-created name is another client); null without one. */
+  clientId?: string | null;
+  /** What the line records; absent (older lines) means `request`. */
+  kind?: AuditKind;
 }
 
+/**
+ * request: a decision on a signature or login. grant, token: an event that changes who may
+ * sign (`outcome` says which: grant-given, token-created, token-revoked, token-expired).
+ * refusals: a count of requests refused before anyone decided (a summary per source and
+ * interval, kept apart so no flood displaces decisions). audit: the trail itself
+ * (audit-unavailable, audit-resumed).
+ */
+export type AuditKind = 'request' | 'grant' | 'token' | 'refusals' | 'audit';
+const KINDS: readonly AuditKind[] = ['request', 'grant', 'token', 'refusals', 'audit'];
+
 export interface AuditSink {
-  /** Queue a record; returns at once (the file write happens off the request path). */
-  write(record: AuditRecord): void;
+  /**
+   * Write a record. A promise resolves once the write has returned (the decision's answer
+   * waits for it) and rejects when it failed; a plain return counts as written.
+   */
+  write(record: AuditRecord): void | Promise<void>;
   /** Resolves when every queued record is on disk (a clean shutdown awaits it). */
   flush?(): Promise<void>;
 }
@@ -51,6 +70,8 @@ export function cleanAuditRecord(r: AuditRecord): AuditRecord {
     status: Number.isInteger(r.status) ? r.status : 0,
     outcome: text(r.outcome),
     ms: Number.isFinite(r.ms) ? r.ms : 0,
+    clientId: textOrNull(r.clientId),
+    kind: KINDS.includes(r.kind as AuditKind) ? r.kind : 'request',
   };
 }
 
@@ -88,11 +109,15 @@ export function formatAudit(record: AuditRecord): string {
   const r = cleanAuditRecord(record);
   const when = r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   const decision = r.decision === 'none' ? '-' : `${r.decision} by ${r.decidedBy}`;
+  // The token's id (its first 8 characters) beside its name: a re-created name is another token.
+  const client = r.clientId ? `${r.client} #${r.clientId.slice(0, 8)}` : r.client;
+  if (r.kind !== 'request')
+    return [when, r.outcome, client, r.key ?? '-', r.namespace ?? '-', r.what ?? '-'].join('  ');
   return [
     when,
     `${r.status} ${r.outcome}`,
     decision,
-    r.client,
+    client,
     r.key ?? '-',
     r.namespace ?? '-',
     r.what ?? '-',

@@ -38,6 +38,7 @@ export interface Settings {
   gitOnly: boolean;
   auditMaxBytes: number;
   auditKeep: number;
+  auditSync: 'write' | 'fsync';
   denyWhenLocked: boolean;
   consoleAlert: 'notify' | 'bell' | 'off';
   headersTimeout: number;
@@ -304,6 +305,18 @@ export const SETTINGS: readonly AnySpec[] = [
     default: '5',
     describe: 'Rotated audit files kept.',
     parse: integer(1, 100),
+  },
+  {
+    key: 'auditSync',
+    env: 'SSH_AGENT_PROXY_AUDIT_SYNC',
+    flag: 'audit-sync',
+    default: 'write',
+    describe:
+      'When a decision counts as recorded, before its answer is sent. write: the write to the audit log has returned (survives a killed proxy); fsync: it is on disk (survives power loss; concurrent requests share one sync).',
+    parse: (r) =>
+      r === 'write' || r === 'fsync'
+        ? (r as Settings['auditSync'])
+        : fail(`"${r}" is not write or fsync`),
   },
   {
     key: 'denyWhenLocked',

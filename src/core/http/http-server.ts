@@ -20,6 +20,8 @@ export interface RequestContext {
   /** One-line summary of what is signed. */
   what?: string;
   decision?: { allowed: boolean; by: string };
+  /** Authenticated and past the rate limit: its answer is a decision's, recorded one by one. */
+  admitted?: boolean;
 }
 
 export interface SignInput {
@@ -60,6 +62,11 @@ export interface HttpHandlerOptions {
    * `signal` makes the request's abort signal, only when it has to wait.
    */
   rateLimit: (clientId: string, signal: () => AbortSignal) => Promise<void>;
+  /**
+   * Awaited before a /sign answer is sent, so the request's record is written first.
+   * Rejecting (503 audit-unavailable) replaces the answer: nothing leaves unrecorded.
+   */
+  recordSign?: (ctx: RequestContext, status: number, code: string, ms: number) => Promise<void>;
   /** Called once per request when its answer is sent (or the requester hung up). */
   onFinished?: (
     ctx: RequestContext,
@@ -254,6 +261,13 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     let status = 500;
     let code = 'ok';
     let charged = 0;
+    let recorded = false;
+    const recordSign = async (st: number, cd: string): Promise<void> => {
+      if (recorded || path !== '/sign' || !opts.recordSign) return;
+      recorded = true;
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      await opts.recordSign(ctx, st, hungUp && st >= 400 ? 'hung-up' : cd, ms);
+    };
     try {
       refuseBrowsersAndForeignHosts(req, opts.allowedHosts());
       // An expectation we cannot meet (RFC 9110 §10.1.1); HTTP/1.0 ones are ignored.
@@ -318,6 +332,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         }
         // 6. This client's turn (a burst waits briefly rather than failing).
         await opts.rateLimit(ctx.client.id, signal);
+        ctx.admitted = true;
         // 7. The body, within the limit, the budget and the deadline. Held bytes are given
         // back when the answer is sent. Only now is a client told to send it.
         const clientId = ctx.client.id;
@@ -334,6 +349,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
         const signature = await api.sign(ctx, { namespace, keySpec: queryKey ?? headerKey, body });
+        await recordSign(200, 'ok');
         status = 200;
         return send(res, 200, 'application/x-ssh-signature', signature);
       }
@@ -346,10 +362,15 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       status = 200;
       return send(res, 200, 'application/json', `${JSON.stringify(keys, null, 2)}\n`);
     } catch (err) {
-      const pe = asProxyError(err, (why) => log.error(`request ${ctx.id} failed: ${why}`));
+      let pe = asProxyError(err, (why) => log.error(`request ${ctx.id} failed: ${why}`));
       // A refused token is still recorded under the name it was issued with.
       if (err instanceof TokenRefused && err.tokenName && !ctx.client.tokenName)
         ctx.client = { ...ctx.client, name: err.tokenName };
+      try {
+        await recordSign(pe.status, pe.code);
+      } catch (recordErr) {
+        pe = asProxyError(recordErr, (why) => log.error(`request ${ctx.id}: ${why}`));
+      }
       status = pe.status;
       code = pe.code;
       // A body we did not read must not be parsed as the next request: close instead.
