@@ -119,7 +119,7 @@ function renderView(): void {
   byId('position').textContent = `1 of ${queue.prompts.length}`;
   byId('client').textContent = p.client;
   byId('client-note').textContent = p.clientNote ? `(${p.clientNote})` : '';
-  byId('question').textContent = p.question;
+  byId('headline').textContent = p.question;
   byId('key-name').textContent = p.keyName;
   byId('key-type').textContent = p.keyName === p.keyType ? '' : p.keyType;
   byId('details').replaceChildren(...p.details.flatMap(detailNodes));

@@ -136,7 +136,7 @@ describe('approval window', () => {
     const req = curlSign(tp.url, msg, [tokenHeader(tp)]);
     await page.waitForSelector('#prompt:not([hidden])');
     assert.equal(await page.textContent('#kind'), 'Commit signature');
-    assert.equal(await page.textContent('#question'), 'Sign commit "Fix login race"?');
+    assert.equal(await page.textContent('#headline'), 'Sign commit "Fix login race"?');
     assert.equal(await page.textContent('#client'), 'devcontainer-api');
     assert.equal(await page.textContent('#client-note'), '(token, from 127.0.0.1)');
     assert.equal(await page.textContent('#key-name'), 'ana-laptop');
@@ -158,7 +158,7 @@ describe('approval window', () => {
         `parseFloat(getComputedStyle(document.querySelector(${JSON.stringify(sel)})).fontSize)`,
       ) as Promise<number>;
     const detailSize = await size('#details dd');
-    for (const sel of ['#client', '#question', '#key-name'])
+    for (const sel of ['#client', '#headline', '#key-name'])
       assert.ok((await size(sel)) > detailSize, `${sel} is larger than the details`);
     assert.equal(await page.textContent('#position'), '1 of 1');
     assert.equal(h.shown, 1, 'the prompter showed the window');
@@ -211,7 +211,7 @@ describe('approval window', () => {
     );
     await page.waitForSelector('#prompt:not([hidden])');
     assert.equal(await page.textContent('#kind'), 'SSH login');
-    assert.equal(await page.textContent('#question'), 'Log in to github.com as git?');
+    assert.equal(await page.textContent('#headline'), 'Log in to github.com as git?');
     assert.deepEqual(h.notifications, [
       'Log in to github.com as git?: Asked by devcontainer-api · key ana-laptop',
     ]);
@@ -262,7 +262,7 @@ describe('approval window', () => {
     });
     await page.waitForSelector('#prompt:not([hidden])');
     assert.equal(await page.textContent('#kind'), 'Data signature');
-    assert.equal(await page.textContent('#question'), 'Sign data: 21 bytes of text?');
+    assert.equal(await page.textContent('#headline'), 'Sign data: 21 bytes of text?');
     assert.match(
       h.notifications[0]!,
       /^Sign data: 21 bytes of text\?: Asked by local 127\.0\.0\.1/,
@@ -288,7 +288,7 @@ describe('approval window', () => {
     assert.equal(r.status, 403);
     assert.equal(r.body, 'denied-by-user: the request was denied in the approval prompt\n');
     const esc = curlSign(tp.url, commit('Escape me'));
-    await page.locator('#question', { hasText: 'Sign commit "Escape me"?' }).waitFor();
+    await page.locator('#headline', { hasText: 'Sign commit "Escape me"?' }).waitFor();
     await page.keyboard.press('Escape');
     assert.equal((await esc.result).status, 403);
   });
@@ -374,7 +374,7 @@ describe('approval window', () => {
     }
     await page.locator('#position', { hasText: '1 of 3' }).waitFor();
     // Which arrived first is not ours to decide: read what the window shows.
-    const head = /"(\w+)"/.exec((await page.textContent('#question'))!)![1]!;
+    const head = /"(\w+)"/.exec((await page.textContent('#headline'))!)![1]!;
     const others = subjects.filter((s) => s !== head);
     const groupText = (await page.textContent('#group'))!;
     assert.match(groupText, /Also waiting from this client with this key \(2\)/, groupText);
@@ -414,7 +414,7 @@ describe('approval window', () => {
     assert.equal(listed.length, 8, 'eight are listed with the one shown');
     assert.equal(await page.textContent('#allow-group'), 'Allow these 9 once');
     const visible = new Set(
-      [await page.textContent('#question'), ...listed].map((t) => /"(\w+)"/.exec(t!)![1]!),
+      [await page.textContent('#headline'), ...listed].map((t) => /"(\w+)"/.exec(t!)![1]!),
     );
     // One more joins the group just before the click: it is not on the list.
     send('late');
@@ -562,7 +562,7 @@ describe('approval window', () => {
     assert.equal(h.visible, false, 'hidden once it timed out');
     const third = http(`${tp.url}/sign`, { method: 'POST', body: commit('Answered') });
     await waitFor(() => h.visible, 10_000, 'shown again');
-    await page.locator('#question', { hasText: 'Answered' }).waitFor();
+    await page.locator('#headline', { hasText: 'Answered' }).waitFor();
     await arm(page);
     await page.click('#allow-once');
     assert.equal((await third).status, 200);
