@@ -122,9 +122,11 @@ export function placeApprovalWindow(
 }
 
 /**
- * Size the approval window to its page's content (`contentHeight` CSS pixels, as the page
- * measured it), bounded by approvalContentHeight; a visible window is placed again, so a
- * taller one still fits beside the tray.
+ * Size the approval window to its page's content: `contentHeight` CSS pixels as the page
+ * measured it, bounded by approvalContentHeight. A visible window is placed again, so a
+ * taller one still fits beside the tray. The person cannot resize it, but the app can:
+ * on Windows and Linux Electron moves a non-resizable window's min/max size along with
+ * its bounds (NativeWindowViews::SetBounds); macOS has no such limit.
  */
 export function fitApprovalWindow(
   win: ApprovalWindowLike,
