@@ -76,9 +76,12 @@ let reportedHeight = -1;
  * cap (max-height: 100vh) lifted for the moment of the measure — no frame is drawn in
  * between — and rounded up, so a window a fraction of a pixel short never squeezes the
  * details. Measured again on each resize and redraw; the same height is not sent twice.
+ * The empty page is not measured: the window is hidden then, and keeping the last
+ * request's height means the next one (usually alike) appears at about its size.
  */
 function reportHeight(): void {
-  const shown = byId(current() ? 'prompt' : 'empty');
+  if (!current()) return;
+  const shown = byId('prompt');
   shown.style.maxHeight = 'none';
   const height = Math.ceil(shown.getBoundingClientRect().height);
   shown.style.maxHeight = '';
