@@ -9,18 +9,30 @@ export type Policy = 'prompt' | 'allow' | 'deny';
 export interface ViewLine {
   label: string;
   value: string;
+  /** A fingerprint: one line, monospace, shortened, the whole one on hover or click. */
+  fingerprint?: true;
 }
 
 /** A pending request as the approval window shows it. */
 export interface PromptView {
   id: string;
   group: string;
+  /** Short, for lists (the tray menu, the group list). */
   headline: string;
-  lines: ViewLine[];
+  /** The window's small header: "Commit signature", "SSH login", … */
+  kindLabel: string;
+  /** With the verb of its kind: "Log in to github.com as git?", "Sign commit …?" */
+  question: string;
+  /** Who asks (large), and how it is known ("token, from 172.17.0.2", or empty). */
   client: string;
-  keyLabel: string;
-  fingerprint: string;
-  namespace: string;
+  clientNote: string;
+  /** With which key: its comment, else its type. */
+  keyName: string;
+  keyType: string;
+  /** Everything else (tree, parents, namespace, fingerprints), shown smaller. */
+  details: ViewLine[];
+  /** The grant button's words, its scope stated. */
+  grantLabel: string;
   receivedAt: number;
   deadline: number;
   /** The other requests pending in the same group (same client, key, namespace), oldest first. */
@@ -151,6 +163,8 @@ export interface MainHandles {
   'clipboard:write': (a: { text: string }) => boolean;
   'window:close': () => boolean;
   'logs:open': () => boolean;
+  /** The approval window's content height in CSS pixels: main sizes the window to it, bounded. */
+  'approval:fit': (a: { height: number }) => boolean;
 }
 
 /** Main → renderer events (webContents.send / ipcRenderer.on). */
@@ -178,6 +192,7 @@ export const HANDLE_CHANNELS = [
   'clipboard:write',
   'window:close',
   'logs:open',
+  'approval:fit',
 ] as const satisfies readonly HandleChannel[];
 
 export const EVENT_CHANNELS = [

@@ -24,6 +24,8 @@ export interface HandlerDeps {
   loginItem: { get(): boolean; set(on: boolean): void };
   clipboard(text: string): void;
   closeWindow(senderId: number): void;
+  /** Size the sender's window to its content, if it is the approval window. */
+  fitWindow(senderId: number, contentHeight: number): void;
   openLogs(): void;
 }
 
@@ -200,6 +202,13 @@ export function createHandlers(d: HandlerDeps): Handlers {
     'logs:open': (p) => {
       none(p, 'logs:open');
       d.openLogs();
+      return true;
+    },
+    'approval:fit': (p, ctx) => {
+      const h = obj(p, 'approval:fit').height;
+      if (typeof h !== 'number' || !Number.isFinite(h) || h < 0 || h > 100_000)
+        throw new IpcPayloadError('height: expected a number of pixels');
+      d.fitWindow(ctx.senderId, h);
       return true;
     },
   };

@@ -19,6 +19,7 @@ import { queueView } from './view-models.js';
 import {
   createActivityWindow,
   createApprovalWindow,
+  fitApprovalWindow,
   placeApprovalWindow,
   type WindowDeps,
 } from './windows.js';
@@ -144,6 +145,7 @@ export function startTrayApp(d: TrayAppDeps): {
       surface: {
         isVisible: () => approval.isVisible(),
         show: showApproval,
+        hide: () => approval.hide(),
         notify: (title, body) => {
           if (!e.Notification.isSupported()) return;
           notifications.show(new e.Notification({ title, body, silent: false }), showApproval);
@@ -178,6 +180,9 @@ export function startTrayApp(d: TrayAppDeps): {
       BrowserWindow.getAllWindows()
         .find((w) => w.webContents.id === id)
         ?.hide(),
+    fitWindow: (id, height) => {
+      if (id === approval.webContents.id) fitApprovalWindow(approval, height, trayBounds(), wd);
+    },
     openLogs: () => void e.shell.openPath(join(d.config.configDir, 'logs')),
   });
   const unregister = registerIpc(

@@ -4,7 +4,8 @@ import type { ApprovalBroker, Grant, PendingRequest } from '../core/approval/app
 import type { AuditRecord } from '../core/approval/audit.js';
 import type { Config } from '../core/config/config.js';
 import { formatHostPort } from '../core/host-port.js';
-import { headline, requestLines } from '../core/approval/request-view.js';
+import { headline } from '../core/approval/request-view.js';
+import { grantLabel, requestSummary } from '../core/approval/request-summary.js';
 import { tokenState, type TokenRecord } from '../core/approval/token-store.js';
 import type {
   ActivityRecordView,
@@ -15,16 +16,24 @@ import type {
   TokenView,
 } from '../ipc-contract.js';
 
-export function promptView(r: PendingRequest, queue: readonly PendingRequest[]): PromptView {
+export function promptView(
+  r: PendingRequest,
+  queue: readonly PendingRequest[],
+  grantMinutes: number,
+): PromptView {
+  const s = requestSummary(r);
   return {
     id: r.id,
     group: r.group,
     headline: headline(r.description),
-    lines: requestLines(r),
-    client: r.client.name,
-    keyLabel: r.key.label,
-    fingerprint: r.key.fingerprint,
-    namespace: r.namespace,
+    kindLabel: s.kindLabel,
+    question: s.question,
+    client: s.client,
+    clientNote: s.clientNote,
+    keyName: s.keyName,
+    keyType: s.keyType,
+    details: s.details,
+    grantLabel: grantLabel(r, grantMinutes),
     receivedAt: r.receivedAt,
     deadline: r.deadline,
     groupOthers: queue
@@ -33,11 +42,13 @@ export function promptView(r: PendingRequest, queue: readonly PendingRequest[]):
   };
 }
 
-export function queueView(broker: ApprovalBroker, now = Date.now()): QueueView {
+/** `sentAt` is on the broker's clock, the one its deadlines are on, so countdowns agree. */
+export function queueView(broker: ApprovalBroker, now = broker.now()): QueueView {
   const q = broker.queue();
+  const grantMinutes = Math.round(broker.grantMs / 60_000);
   return {
-    prompts: q.map((r) => promptView(r, q)),
-    grantMinutes: Math.round(broker.grantMs / 60_000),
+    prompts: q.map((r) => promptView(r, q, grantMinutes)),
+    grantMinutes,
     sentAt: now,
   };
 }

@@ -8,7 +8,12 @@ export interface Rect {
   height: number;
 }
 
-export const APPROVAL_SIZE = { width: 460, height: 540 } as const;
+/** The approval window's content size before its page has said how tall it is. */
+export const APPROVAL_SIZE = { width: 460, height: 420 } as const;
+/** Its page's height is honoured within these bounds (and within the work area). */
+export const APPROVAL_HEIGHT = { min: 200, max: 640 } as const;
+/** Room left for a title bar when fitting content to the work area. */
+const FRAME_ALLOWANCE = 48;
 export const ACTIVITY_SIZE = { width: 780, height: 640 } as const;
 
 const MARGIN = 8;
@@ -17,11 +22,23 @@ function clamp(v: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(v, hi));
 }
 
+/**
+ * The content height to give the approval window for a page that needs `wanted` CSS
+ * pixels: whole pixels, never below a usable minimum, never taller than the cap or the
+ * work area (the page scrolls its details instead, its buttons stay in view).
+ */
+export function approvalContentHeight(wanted: number, workArea: Rect): number {
+  const room = workArea.height - 2 * MARGIN - FRAME_ALLOWANCE;
+  const max = Math.max(APPROVAL_HEIGHT.min, Math.min(APPROVAL_HEIGHT.max, room));
+  const h = Number.isFinite(wanted) ? Math.ceil(wanted) : APPROVAL_SIZE.height;
+  return clamp(h, APPROVAL_HEIGHT.min, max);
+}
+
 /** `tray` is null (or empty) where Electron cannot tell (Linux). */
 export function approvalWindowPosition(
   tray: Rect | null,
   workArea: Rect,
-  size = APPROVAL_SIZE,
+  size: { width: number; height: number } = APPROVAL_SIZE,
 ): { x: number; y: number } {
   const maxX = workArea.x + workArea.width - size.width - MARGIN;
   const maxY = workArea.y + workArea.height - size.height - MARGIN;

@@ -10,7 +10,13 @@ import type {
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isFileUrlOf } from './file-url.js';
-import { ACTIVITY_SIZE, APPROVAL_SIZE, approvalWindowPosition } from './window-geometry.js';
+import {
+  ACTIVITY_SIZE,
+  APPROVAL_SIZE,
+  approvalContentHeight,
+  approvalWindowPosition,
+  type Rect,
+} from './window-geometry.js';
 
 export interface WindowDeps {
   BrowserWindow: typeof BrowserWindowType;
@@ -55,6 +61,8 @@ function lockNavigation(win: BrowserWindowType, page: string, platform: NodeJS.P
 export function createApprovalWindow(d: WindowDeps): BrowserWindowType {
   const win = new d.BrowserWindow({
     ...APPROVAL_SIZE,
+    // The size is the page's: fitApprovalWindow sets it from what the page measures.
+    useContentSize: true,
     show: false,
     frame: true,
     resizable: false,
@@ -63,7 +71,7 @@ export function createApprovalWindow(d: WindowDeps): BrowserWindowType {
     fullscreenable: false,
     skipTaskbar: true,
     alwaysOnTop: true,
-    title: 'Approve signature — SSH Agent Proxy',
+    title: 'Approve — SSH Agent Proxy',
     // macOS: a click on the window while it is inactive (it is shown without focus) only
     // activates it and never reaches a button, so a click aimed at what was under it cannot
     // approve. The default, said here because it is a decision.
@@ -86,19 +94,51 @@ export function createApprovalWindow(d: WindowDeps): BrowserWindowType {
   return win;
 }
 
-/** Place near the tray when the OS says where it is, else centred where the person is. */
-export function placeApprovalWindow(
-  win: BrowserWindowType,
-  trayBounds: Rectangle | null,
-  d: WindowDeps,
-): void {
-  const display = d.screen.getDisplayNearestPoint(
+type ApprovalWindowLike = Pick<
+  BrowserWindowType,
+  'getSize' | 'getContentSize' | 'setContentSize' | 'setPosition' | 'isVisible'
+>;
+
+function workAreaFor(trayBounds: Rectangle | null, d: WindowDeps): Rect {
+  return d.screen.getDisplayNearestPoint(
     trayBounds && trayBounds.width > 0
       ? { x: trayBounds.x, y: trayBounds.y }
       : d.screen.getCursorScreenPoint(),
-  );
-  const { x, y } = approvalWindowPosition(trayBounds, display.workArea);
+  ).workArea;
+}
+
+/** Place near the tray when the OS says where it is, else centred where the person is. */
+export function placeApprovalWindow(
+  win: Pick<ApprovalWindowLike, 'getSize' | 'setPosition'>,
+  trayBounds: Rectangle | null,
+  d: WindowDeps,
+): void {
+  const [width = APPROVAL_SIZE.width, height = APPROVAL_SIZE.height] = win.getSize();
+  const { x, y } = approvalWindowPosition(trayBounds, workAreaFor(trayBounds, d), {
+    width,
+    height,
+  });
   win.setPosition(x, y);
+}
+
+/**
+ * Size the approval window to its page's content: `contentHeight` CSS pixels as the page
+ * measured it, bounded by approvalContentHeight. A visible window is placed again, so a
+ * taller one still fits beside the tray. The person cannot resize it, but the app can:
+ * on Windows and Linux Electron moves a non-resizable window's min/max size along with
+ * its bounds (NativeWindowViews::SetBounds); macOS has no such limit.
+ */
+export function fitApprovalWindow(
+  win: ApprovalWindowLike,
+  contentHeight: number,
+  trayBounds: Rectangle | null,
+  d: WindowDeps,
+): void {
+  const height = approvalContentHeight(contentHeight, workAreaFor(trayBounds, d));
+  const [, current] = win.getContentSize();
+  if (current === height) return;
+  win.setContentSize(APPROVAL_SIZE.width, height);
+  if (win.isVisible()) placeApprovalWindow(win, trayBounds, d);
 }
 
 export function createActivityWindow(d: WindowDeps, tab: string): BrowserWindowType {

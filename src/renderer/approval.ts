@@ -1,8 +1,11 @@
-// The approval window: the oldest pending request, "1 of N", who/what/which key, a
-// countdown, Deny / Allow once / Allow for N minutes. Buttons wake only ARM_MS after the
-// request shown changes, so a click or keystroke meant for something else cannot approve.
-// Nothing is focused by default: Enter does nothing until the person tabs to a button.
-import type { Answer, PromptView, QueueView } from '../ipc-contract.js';
+// The approval window: the oldest pending request, "1 of N", led by who asks, what happens
+// (the question, with the verb of its kind) and with which key; the rest smaller below; a
+// countdown; Deny, Allow once (the one primary), and the grant with its scope stated; the
+// group answer apart. Buttons wake only ARM_MS after the request shown changes, so a click
+// or keystroke meant for something else cannot approve. Nothing is focused by default:
+// Enter does nothing until the person tabs to a button (Deny comes first). The page tells
+// main how tall it is, and main sizes the window to it.
+import type { Answer, PromptView, QueueView, ViewLine } from '../ipc-contract.js';
 import { bridge, byId, el } from './bridge.js';
 
 export const ARM_MS = 600;
@@ -45,7 +48,54 @@ function renderCountdown(): void {
   byId('remaining').textContent = `denied in ${Math.ceil(left / 1000)} s`;
 }
 
+/** `SHA256:AbCdEfGh…uVwXyZ`: enough to recognise, short enough for one line. */
+function shortFingerprint(fp: string): string {
+  const colon = fp.indexOf(':') + 1;
+  return fp.length - colon <= 16 ? fp : `${fp.slice(0, colon + 8)}…${fp.slice(-6)}`;
+}
+
+function detailNodes(l: ViewLine): HTMLElement[] {
+  if (!l.fingerprint) return [el('dt', { text: l.label }), el('dd', { text: l.value })];
+  // Whole on hover (title) and on click; never broken inside.
+  const dd = el('dd', {
+    text: shortFingerprint(l.value),
+    className: 'fp',
+    title: l.value,
+    attrs: { tabindex: '-1' }, // scrolls when whole, and so would join the Tab order
+  });
+  dd.addEventListener('click', () => {
+    const whole = dd.textContent === l.value;
+    dd.textContent = whole ? shortFingerprint(l.value) : l.value;
+  });
+  return [el('dt', { text: l.label }), dd];
+}
+
+let reportedHeight = -1;
+/**
+ * The height the content needs whatever the window's height now: measured with the page's
+ * cap (max-height: 100vh) lifted for the moment of the measure — no frame is drawn in
+ * between — and rounded up, so a window a fraction of a pixel short never squeezes the
+ * details. Measured again on each resize and redraw; the same height is not sent twice.
+ * The empty page is not measured: the window is hidden then, and keeping the last
+ * request's height means the next one (usually alike) appears at about its size.
+ */
+function reportHeight(): void {
+  if (!current()) return;
+  const shown = byId('prompt');
+  shown.style.maxHeight = 'none';
+  const height = Math.ceil(shown.getBoundingClientRect().height);
+  shown.style.maxHeight = '';
+  if (height === reportedHeight) return;
+  reportedHeight = height;
+  void api.invoke('approval:fit', { height });
+}
+
 function render(): void {
+  renderView();
+  reportHeight();
+}
+
+function renderView(): void {
   const p = current();
   byId('prompt').hidden = !p;
   byId('empty').hidden = !!p;
@@ -67,22 +117,21 @@ function render(): void {
     window.clearTimeout(armTimer);
     armTimer = window.setTimeout(() => setArmed(true), ARM_MS);
   }
-  document.title = `Approve: ${p.headline}`;
+  document.title = `${p.question} — SSH Agent Proxy`;
+  byId('kind').textContent = p.kindLabel;
   byId('position').textContent = `1 of ${queue.prompts.length}`;
-  byId('headline').textContent = p.headline;
-  const dl = byId('details');
-  dl.replaceChildren(
-    ...p.lines.flatMap((l) => [
-      el('dt', { text: l.label }),
-      el('dd', { text: l.value, className: l.label === 'Fingerprint' ? 'fingerprint' : '' }),
-    ]),
-  );
-  byId('allow-grant').textContent = `Allow for ${queue.grantMinutes} minutes`;
+  byId('client').textContent = p.client;
+  byId('client-note').textContent = p.clientNote ? `(${p.clientNote})` : '';
+  byId('headline').textContent = p.question;
+  byId('key-name').textContent = p.keyName;
+  byId('key-type').textContent = p.keyName === p.keyType ? '' : p.keyType;
+  byId('details').replaceChildren(...p.details.flatMap(detailNodes));
+  byId('allow-grant').textContent = p.grantLabel;
   const others = p.groupOthers;
   byId('group').hidden = others.length === 0;
   if (others.length) {
     byId('group-title').textContent =
-      `Also waiting from this client with this key (${others.length}); "Allow for ${queue.grantMinutes} minutes" covers the ${listed.length === 1 ? 'one' : listed.length} listed here too:`;
+      `Also waiting from this client with this key (${others.length}); the grant above covers the ${listed.length === 1 ? 'one' : listed.length} listed here too:`;
     const shown = listed.map((o) => el('li', { text: o.headline }));
     if (others.length > listed.length)
       shown.push(
@@ -135,6 +184,7 @@ document.addEventListener('keydown', (e) => {
 });
 
 api.on('approval:queue-changed', onQueue);
+window.addEventListener('resize', reportHeight);
 setArmed(false);
 void api.invoke('approval:queue').then(onQueue);
 window.setInterval(renderCountdown, 500);

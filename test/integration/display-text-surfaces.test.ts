@@ -135,6 +135,7 @@ describe('every surface shows clean text', () => {
         surface: {
           isVisible: () => false,
           show: () => {},
+          hide: () => {},
           notify: (t, b) => notifications.push(t, b),
         },
         denyWhenLocked: () => false,
@@ -153,7 +154,7 @@ describe('every surface shows clean text', () => {
       assert.ok(pending.key.comment.includes('\u001b'), 'the comment reached the core raw');
 
       // Tray window: the prompt and queue view models, every string in them.
-      assertClean('tray prompt view', JSON.stringify(promptView(pending, queue)));
+      assertClean('tray prompt view', JSON.stringify(promptView(pending, queue, 10)));
       assertClean('tray queue view', JSON.stringify(queueView(tp.proxy.broker)));
       // Notification (title and body).
       assert.ok(notifications.length === 2, 'a notification was posted');

@@ -14,7 +14,12 @@ import { createHandlers, type Handlers } from '../../src/main/ipc-handlers.js';
 import { onCleanup, tempDir } from '../helpers/openssh.js';
 import { ROOT } from '../helpers/proxy.js';
 
-import { APPROVAL_SIZE } from '../../src/main/window-geometry.js';
+import { APPROVAL_SIZE, approvalContentHeight } from '../../src/main/window-geometry.js';
+
+/** The work area the approval window is fitted into here: a 1440×900 screen under a menu bar. */
+export const WORK_AREA = { x: 0, y: 25, width: 1440, height: 875 };
+/** The time the page's clock starts at when a test holds it (screenshots, arming). */
+export const PAGE_TIME = Date.UTC(2026, 0, 15, 9, 30);
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Headless, no network chatter: this machine reaches nothing but loopback. */
 export const CHROMIUM_ARGS = [
@@ -71,6 +76,13 @@ export interface UiHarness {
   loginItem: { on: boolean };
   closed: number[];
   shown: number;
+  hidden: number;
+  /** As Electron's isVisible(): shown and not hidden since. */
+  visible: boolean;
+  /** Content heights the page asked for (approval:fit), in order. */
+  fits: number[];
+  /** Settles once the page's viewport has the size the last approval:fit asked for. */
+  fitting: Promise<void>;
   notifications: string[];
   locked: boolean;
 }
@@ -83,6 +95,11 @@ export async function openWindow(
     colorScheme?: 'light' | 'dark';
     size?: { width: number; height: number };
     query?: string;
+    /**
+     * Hold the page's clock (Date, timers) still: time moves only when the test says
+     * (page.clock.runFor), so nothing depends on how fast this machine is.
+     */
+    holdClock?: boolean;
   } = {},
 ): Promise<UiHarness> {
   const base = await serveRenderer();
@@ -101,6 +118,10 @@ export async function openWindow(
     loginItem: { on: false },
     closed: [],
     shown: 0,
+    hidden: 0,
+    visible: false,
+    fits: [],
+    fitting: Promise.resolve(),
     notifications: [],
     locked: false,
   };
@@ -115,6 +136,16 @@ export async function openWindow(
     loginItem: { get: () => h.loginItem.on, set: (on) => void (h.loginItem.on = on) },
     clipboard: (t) => void h.clipboard.push(t),
     closeWindow: (id) => void h.closed.push(id),
+    // As main sizes the approval window: the viewport is its content area, bounded alike.
+    fitWindow: (_id, height) => {
+      h.fits.push(height);
+      const fitted = approvalContentHeight(height, WORK_AREA);
+      if (h.page.viewportSize()?.height !== fitted)
+        // A late call after the test closed its page changes nothing.
+        h.fitting = h.page
+          .setViewportSize({ width: APPROVAL_SIZE.width, height: fitted })
+          .catch(() => {});
+    },
     openLogs: () => {},
   });
   // The preload's API, with the same shape: invoke → main's handlers; on → main's events.
@@ -139,14 +170,24 @@ export async function openWindow(
     });
     window.__sapEmit = (channel, payload) => (listeners[channel] || []).forEach((fn) => fn(payload));
   })();`);
+  if (opts.holdClock) {
+    await context.clock.install({ time: PAGE_TIME });
+    await context.clock.pauseAt(PAGE_TIME + 1000);
+  }
   // The tray window is the broker's prompter; here its surface only records.
-  h.shown = 0;
   proxy.broker.attach(
     new WindowPrompter({
       broker: proxy.broker,
       surface: {
-        isVisible: () => h.shown > 0,
-        show: () => void h.shown++,
+        isVisible: () => h.visible,
+        show: () => {
+          h.shown++;
+          h.visible = true;
+        },
+        hide: () => {
+          h.hidden++;
+          h.visible = false;
+        },
         notify: (t, b) => void h.notifications.push(`${t}: ${b}`),
       },
       denyWhenLocked: () => proxy.config.denyWhenLocked,

@@ -82,11 +82,14 @@ describe('tray menu model', () => {
       id: String(i),
       group: 'g',
       headline: `Sign git commit "${s}"`,
-      lines: [],
+      kindLabel: 'Commit signature',
+      question: `Sign commit "${s}"?`,
       client: 'box1',
-      keyLabel: 'ED25519',
-      fingerprint: 'SHA256:x',
-      namespace: 'git',
+      clientNote: '',
+      keyName: 'ana-laptop',
+      keyType: 'ED25519',
+      details: [],
+      grantLabel: 'Allow box1 with this key for 10 minutes',
       receivedAt: 0,
       deadline: 0,
       groupOthers: [],
@@ -184,11 +187,12 @@ describe('approval window placement', () => {
     assert.equal(bottom.y, 860 - APPROVAL_SIZE.height - 8);
   });
   it('centred on the work area when the tray position is unknown (Linux)', () => {
-    assert.deepEqual(approvalWindowPosition(null, work), { x: 490, y: 193 });
-    assert.deepEqual(approvalWindowPosition({ x: 0, y: 0, width: 0, height: 0 }, work), {
-      x: 490,
-      y: 193,
-    });
+    const centre = {
+      x: (1440 - APPROVAL_SIZE.width) / 2,
+      y: Math.round(25 + (875 - APPROVAL_SIZE.height) / 2),
+    };
+    assert.deepEqual(approvalWindowPosition(null, work), centre);
+    assert.deepEqual(approvalWindowPosition({ x: 0, y: 0, width: 0, height: 0 }, work), centre);
   });
 });
 

@@ -33,13 +33,41 @@ function fakes() {
       this.sent.push([channel, payload]);
     }
   }
+  // As Electron's BrowserWindow: width/height are the content's with useContentSize, else
+  // the whole window's; a framed window's title bar adds FRAME_H; sizes are Int32s (gin's
+  // conversion throws a TypeError on anything else); hide() on a hidden window does nothing.
+  const FRAME_H = 28;
+  const int32 = (v: unknown, i: number) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)
+      throw new TypeError(
+        `Error processing argument at index ${i}, conversion failure from ${String(v)}`,
+      );
+    return v;
+  };
   class FakeWindow extends EventEmitter {
     webContents = new FakeWebContents();
     visible = false;
     position: [number, number] = [0, 0];
+    content: [number, number];
+    readonly frameH: number;
     constructor(readonly options: Record<string, unknown>) {
       super();
+      this.frameH = options.frame === false ? 0 : FRAME_H;
+      const w = int32(options.width ?? 800, 0);
+      const h = int32(options.height ?? 600, 1);
+      this.content = options.useContentSize ? [w, h] : [w, h - this.frameH];
       windows.push(this);
+    }
+    getContentSize() {
+      return [...this.content];
+    }
+    getSize() {
+      return [this.content[0], this.content[1] + this.frameH];
+    }
+    setContentSize(w: number, h: number) {
+      this.content = [int32(w, 0), int32(h, 1)];
+      calls.push(`contentSize ${w}x${h}`);
+      this.emit('resize');
     }
     setAlwaysOnTop(on: boolean, level: string) {
       calls.push(`alwaysOnTop ${on} ${level}`);
@@ -66,12 +94,16 @@ function fakes() {
       this.visible = true;
     }
     hide() {
+      if (!this.visible) return;
       this.visible = false;
+      calls.push('hide');
+      this.emit('hide');
     }
     focus() {}
     moveTop() {}
     setPosition(x: number, y: number) {
-      this.position = [x, y];
+      this.position = [int32(x, 0), int32(y, 1)];
+      calls.push(`position ${x},${y}`);
     }
     static getAllWindows() {
       return windows;
@@ -224,15 +256,16 @@ describe('tray app wiring (Electron faked, core real)', () => {
     // work area; elsewhere it sits under the icon.
     assert.deepEqual(
       approval!.position,
-      process.platform === 'linux' ? [490, 193] : [1011 - 230, 33],
+      // The whole window (content 460×420 and a 28 px title bar), centred: y = 25 + (875 − 448) / 2.
+      process.platform === 'linux' ? [490, 239] : [1011 - 230, 33],
     );
     assert.equal(f.notifications.length, 1);
     // Unsigned macOS builds cannot post notifications: that is logged, not lost.
     f.notificationObjects[0]!.emit('failed', {}, 'not allowed');
     assert.ok(rec.lines.includes('warn notification could not be shown: not allowed'));
-    assert.match(
+    assert.equal(
       f.notifications[0]!,
-      /^Signature requested by local 127\.0\.0\.1 \| Sign git commit "From the tray test"/,
+      'Sign commit "From the tray test"? | Asked by local 127.0.0.1 · key ed25519@test',
     );
     assert.ok(approval!.webContents.sent.some(([c]) => c === 'approval:queue-changed'));
 
@@ -262,6 +295,8 @@ describe('tray app wiring (Electron faked, core real)', () => {
     );
     assert.equal((await res).status, 200);
     await waitFor(() => !/tray-waiting/.test(f.tray.image), 5_000, 'the icon to leave waiting');
+    assert.equal(approval!.isVisible(), false, 'nothing waits: the window is hidden');
+    assert.ok(f.calls.includes('hide'));
 
     // Closing the approval window hides it and answers nothing.
     const ev = {
@@ -352,6 +387,41 @@ describe('tray app per OS (Electron faked, core real)', () => {
     );
     assert.equal(approval.options.acceptFirstMouse, false);
     assert.equal(approval.options.type, 'panel');
+    await app.quit();
+  });
+
+  it('the approval window takes its page’s height (whole pixels, bounded, placed again); other windows cannot resize it', async () => {
+    // macOS: the tray icon's place is known (and file URLs here are POSIX paths).
+    const { f, app } = await start('darwin');
+    const [approval] = f.windows;
+    assert.equal(approval!.options.useContentSize, true, 'its size is the content’s');
+    const fit = f.handlers.get('approval:fit')!;
+    const from = (w: (typeof f.windows)[number]) => ({
+      sender: { id: w.webContents.id },
+      senderFrame: { url: w.webContents.url },
+    });
+    // Hidden: sized, not placed (it is placed when shown).
+    const placed = () => f.calls.filter((c) => c.startsWith('position ')).length;
+    const before = placed();
+    assert.equal(await fit(from(approval!), { height: 301.25 }), true);
+    assert.deepEqual(approval!.getContentSize(), [460, 302], 'rounded up to whole pixels');
+    assert.equal(placed(), before);
+    // Visible: placed again for its new size, under the tray icon.
+    approval!.showInactive();
+    await fit(from(approval!), { height: 350 });
+    assert.equal(placed(), before + 1);
+    assert.deepEqual(approval!.position, [1011 - 230, 33]);
+    await fit(from(approval!), { height: 5000 });
+    assert.deepEqual(approval!.getContentSize(), [460, 640], 'capped');
+    await fit(from(approval!), { height: 10 });
+    assert.deepEqual(approval!.getContentSize(), [460, 200], 'never below a usable height');
+    await assert.rejects(fit(from(approval!), { height: 'tall' }));
+    await assert.rejects(fit(from(approval!), { height: -1 }));
+    // The activity window is one of ours, but it does not size the approval window.
+    f.tray.menu.find((m) => m.label === 'Settings…')!.click!();
+    const activity = f.windows[1]!;
+    await fit(from(activity), { height: 400 });
+    assert.deepEqual(approval!.getContentSize(), [460, 200]);
     await app.quit();
   });
 

@@ -127,6 +127,11 @@ export class ApprovalBroker {
     return () => this.listeners.delete(fn);
   }
 
+  /** The broker's clock: the time its deadlines are measured on. */
+  now(): number {
+    return this.clock.now();
+  }
+
   queue(): PendingRequest[] {
     return [...this.waiting.values()].map((w) => w.req).sort((a, b) => a.receivedAt - b.receivedAt);
   }
