@@ -46,6 +46,10 @@ async function paste(sandbox: Sandbox, name: string, lines: string) {
     'cd "$HOME" && git init -q repo && cd repo',
     'git commit -q --allow-empty -m "first signed commit"',
     'git log --show-signature -1',
+    // The shim's other forms: an explicit key fetch, and data on stdin signed to stdout.
+    'ssh-agent-proxy-sign pubkey "$HOME/proxy.pub" >/dev/null',
+    'echo data | ssh-agent-proxy-sign -Y sign -n git -f "$HOME/proxy.pub" >"$HOME/data.sig"',
+    'echo data | ssh-keygen -Y check-novalidate -n git -s "$HOME/data.sig"',
     `head -n 1 ${bin}/ssh-agent-proxy-sign`,
   ].join('\n');
   const env = {
