@@ -54,13 +54,17 @@ export interface ShimBridge {
   stop(): Promise<void>;
 }
 
-/** `ssh-agent-proxy-sign agent SOCK` under `shell` (dash by default), resolved once it listens. */
+/**
+ * `ssh-agent-proxy-sign agent SOCK` under `shell` (dash by default), resolved once it listens;
+ * `path` is the sandbox's PATH (the test's own by default).
+ */
 export async function startShimBridge(
   dir: string,
   url: string,
   token?: string,
   shell = 'dash',
   at?: string,
+  path = process.env.PATH,
 ): Promise<ShimBridge> {
   const { spawn } = await import('node:child_process');
   const { SHIM } = await import('./proxy.js');
@@ -68,7 +72,7 @@ export async function startShimBridge(
   const sock = at ?? join(dir, `shim-${Math.random().toString(36).slice(2)}.sock`);
   const child = spawn(shell, [SHIM, 'agent', sock], {
     env: {
-      PATH: process.env.PATH,
+      PATH: path,
       HOME: dir,
       SSH_AGENT_PROXY_URL: `${url}/sign`,
       ...(token ? { SSH_AGENT_PROXY_TOKEN: token } : {}),

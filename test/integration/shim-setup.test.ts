@@ -3,34 +3,21 @@
 // fresh sandbox HOME, end with `git log --show-signature` saying Good signature. Only the
 // host (the sandbox's name for the proxy's address) and the install directory are swapped.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { containerSetup } from '../../src/core/config/container-setup.js';
 import { agentWithKey, createToken, type AgentWithKey } from '../helpers/fixtures.js';
 import { run } from '../helpers/openssh.js';
-import { ROOT, spawnConsole } from '../helpers/proxy.js';
+import { spawnConsole } from '../helpers/proxy.js';
 import { needsPosixShell } from '../helpers/platform.js';
+import { readmeContainerSteps } from '../helpers/container-steps.js';
 
 let a: AgentWithKey;
 
 before(async () => {
   a = await agentWithKey();
 });
-
-/** The ```sh blocks of the README's "In a container" section, in order. */
-function readmeSteps(): string {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## In a container\n');
-  const end = readme.indexOf('\n## ', start + 1);
-  assert.ok(start > 0 && end > start, 'the README has an "In a container" section');
-  const section = readme.slice(start, end);
-  const blocks = [...section.matchAll(/^( *)```sh\n([\s\S]*?)^\1```$/gm)].map((m) =>
-    m[2]!.replace(new RegExp(`^${m[1]}`, 'gm'), ''),
-  );
-  assert.ok(blocks.length >= 3);
-  return blocks.join('\n');
-}
 
 /** Runs `script` with sh in a fresh HOME (install dir and proxy host swapped), then commits. */
 async function followLiterally(
@@ -68,7 +55,7 @@ describe('the container steps, followed literally', { skip: needsPosixShell }, (
       SSH_AUTH_SOCK: a.agent.sock,
       SSH_AGENT_PROXY_CONFIG_DIR: join(a.dir, 'cfg-readme'),
     });
-    const r = await followLiterally('readme', readmeSteps(), proxy.url);
+    const r = await followLiterally('readme', readmeContainerSteps(), proxy.url);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,

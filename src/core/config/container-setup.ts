@@ -73,7 +73,10 @@ export function containerSetup(input: SetupInput): string {
     `curl -fsS ${base}/shim -o /usr/local/bin/ssh-agent-proxy-sign`,
     'chmod +x /usr/local/bin/ssh-agent-proxy-sign',
     '# (with bash in the image, start it straight in bash: one shell start less a signature)',
-    "[ -x /bin/bash ] && sed -i '1s|^#!/bin/sh$|#!/bin/bash|' /usr/local/bin/ssh-agent-proxy-sign",
+    // An `if`, not `[ … ] &&`: a pasted line must exit 0 where there is no bash too (set -e,
+    // a Dockerfile RUN). The path comes from PATH (bash is /usr/bin/bash on some images),
+    // and the line has no `!` in double quotes (interactive bash would expand it).
+    'if bash_path=$(command -v bash); then sed -i "1s|/bin/sh\\$|$bash_path|" /usr/local/bin/ssh-agent-proxy-sign; fi',
     '',
     '# 2. Where the proxy is, and who this sandbox is:',
     `export SSH_AGENT_PROXY_URL=${base}/sign`,
