@@ -83,7 +83,8 @@ const COMMAND_OPTIONS: Record<CommandName, Options> = {
 };
 
 const TOKEN_VERBS = ['create', 'list', 'revoke'] as const;
-const COMMANDS = ['token', 'audit', 'setup', 'grants', 'pause', 'resume'] as const;
+/** The first word of every subcommand (the packaged app runs the CLI for these). */
+export const COMMANDS = ['token', 'audit', 'setup', 'grants', 'pause', 'resume'] as const;
 
 export const USAGE: Record<CommandName | 'token', string[]> = {
   console: [

@@ -1,5 +1,9 @@
 // One binary, two faces: the packaged app's executable runs the same CLI as plain Node
-// (`--console`, `token …`, `audit …`, `setup …`, `--help`, `--version`), and otherwise the tray.
+// (`--console`, `token …`, `audit …`, `setup …`, `grants …`, `pause`, `resume`, `--help`,
+// `--version`), and otherwise the tray. The subcommands are the CLI parser's own list, so a
+// new one cannot start a second tray instead.
+import { COMMANDS } from '../cli/args.js';
+
 export function cliArgs(argv: readonly string[], defaultApp: boolean): string[] {
   // `electron .` passes [electron, ., …]; a packaged app passes [app, …].
   return argv.slice(defaultApp ? 2 : 1);
@@ -7,6 +11,6 @@ export function cliArgs(argv: readonly string[], defaultApp: boolean): string[] 
 
 export function isCliInvocation(args: readonly string[]): boolean {
   const first = args[0];
-  if (first === 'token' || first === 'audit' || first === 'setup') return true;
+  if (first !== undefined && (COMMANDS as readonly string[]).includes(first)) return true;
   return args.some((a) => a === '--console' || a === '--help' || a === '--version' || a === '-h');
 }

@@ -214,22 +214,20 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     const configDir = join(top, 'cfg');
     const p = await startShellProxy(configDir, () => 'deny');
     const path = controlSocketPath(configDir);
+    // The request comes from a file nobody may read (its stdin would race socat's exit).
+    const request = join(top, 'request');
+    writeFileSync(request, '{"op":"pause"}\n', { mode: 0o644 });
     const nobody = () =>
-      run(
-        asNobody[0]!,
-        [
-          ...asNobody.slice(1),
-          '--reuid=nobody',
-          '--regid=nogroup',
-          '--clear-groups',
-          'socat',
-          '-t',
-          '2',
-          '-',
-          `UNIX-CONNECT:${path}`,
-        ],
-        { input: '{"op":"pause"}\n' },
-      );
+      run(asNobody[0]!, [
+        ...asNobody.slice(1),
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        'socat',
+        '-u',
+        `OPEN:${request},rdonly`,
+        `UNIX-CONNECT:${path}`,
+      ]);
     const denied = await nobody();
     assert.notEqual(denied.code, 0);
     assert.match(denied.stderr, /Permission denied/);
@@ -243,7 +241,7 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     chmodSync(path, 0o666);
     const open = await nobody();
     assert.equal(open.code, 0, open.stderr);
-    assert.equal(p.proxy.broker.paused, true);
+    await waitFor(() => p.proxy.broker.paused, 5_000, 'the pause sent by nobody');
   });
 
   it('a socket left by a killed proxy is replaced by the next one', async (t) => {
@@ -359,6 +357,11 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     const long = await exchange(path, 'x'.repeat(MAX_LINE_BYTES * 4), 1);
     assert.equal(long.length, 1);
     assert.match(JSON.parse(long[0]!).error, /^line-too-long: /);
+    // Whole, with its newline, in one write: refused too, and nothing after it is read.
+    const pauseLine = JSON.stringify({ op: 'pause', pad: 'x'.repeat(MAX_LINE_BYTES) });
+    const whole = await exchange(path, `${pauseLine}\n{"op":"pause"}\n`, 2);
+    assert.equal(whole.length, 1, whole.join('\n'));
+    assert.match(JSON.parse(whole[0]!).error, /^line-too-long: /);
     // Still serving, and nothing changed.
     assert.equal((await cli(configDir, 'grants')).code, 0);
     assert.equal(p.proxy.broker.paused, false);

@@ -205,6 +205,10 @@ describe('launch mode', () => {
       ['token', 'create', 'x'],
       ['audit'],
       ['setup'],
+      ['grants'],
+      ['grants', 'revoke', 'abcd'],
+      ['pause'],
+      ['resume'],
       ['--help'],
       ['--version'],
     ])

@@ -12,7 +12,12 @@ import {
 } from '../../src/core/approval/approval-broker.js';
 import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import { LiveRegion, wrapLine, widthOf } from '../../src/cli/live-region.js';
-import { ARM_DELAY_MS, MAX_LISTED, TerminalPrompter } from '../../src/cli/terminal-prompter.js';
+import {
+  ARM_DELAY_MS,
+  MAX_LISTED,
+  TerminalPrompter,
+  type TerminalPrompterOptions,
+} from '../../src/cli/terminal-prompter.js';
 
 /** A clock whose time and timers move only by hand. */
 function manualClock() {
@@ -46,7 +51,7 @@ function manualClock() {
   };
 }
 
-function setup(rows = 50) {
+function setup(rows = 50, extra: Partial<TerminalPrompterOptions> = {}) {
   const time = manualClock();
   const input = Object.assign(new PassThrough(), {
     setRawMode: () => input,
@@ -71,6 +76,7 @@ function setup(rows = 50) {
     screen,
     onInterrupt: () => {},
     clock: time.clock,
+    ...extra,
   });
   p.start();
   const client = { id: 'local', name: 'local 127.0.0.1', address: '127.0.0.1' };
@@ -81,7 +87,7 @@ function setup(rows = 50) {
   // The screen as text with the terminal's control sequences taken out.
   const CONTROL = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;]*[A-Za-z]|\r`, 'g');
   const shown = () => text.replace(CONTROL, '');
-  return { time, broker, p, ask, press, shown, client };
+  return { time, broker, p, ask, press, shown, client, key };
 }
 
 const settled = (d: Promise<Decision>) =>
@@ -255,5 +261,108 @@ describe('live region', () => {
     const cjk = '署名'.repeat(10);
     for (const row of wrapLine(cjk, 9)) assert.ok(widthOf(row) <= 9, row);
     assert.equal(wrapLine(cjk, 9).join('').replace(/ /g, ''), cjk);
+  });
+});
+
+describe('terminal prompter: grants, pause, alerts', () => {
+  /** The live block now on screen: from its last blank-line-led panel or paused line down. */
+  const lastPanel = (text: string) => text.slice(text.lastIndexOf('Live grants ('));
+
+  it('a number revokes the grant drawn at it, even after the list changed underneath', async () => {
+    const { time, broker, press, shown, client, key } = setup();
+    const nsA = broker.decide(client, key, 'git', describeBytes(Buffer.from('a')));
+    time.advance(ARM_DELAY_MS);
+    press('a');
+    assert.equal((await nsA).allowed, true);
+    const nsB = broker.decide(client, key, 'other', describeBytes(Buffer.from('b')));
+    time.advance(ARM_DELAY_MS);
+    press('a');
+    assert.equal((await nsB).allowed, true);
+    const [a, b] = broker.grants();
+    assert.ok(a && b);
+    press('3'); // no list open: digits do nothing
+    assert.equal(broker.grants().length, 2);
+    time.advance(ARM_DELAY_MS);
+    press('g');
+    assert.match(
+      lastPanel(shown()),
+      /^Live grants \(2; they end when the proxy stops\): {3}\[1-2\] revoke {3}\[g\] close$/m,
+    );
+    assert.match(
+      shown(),
+      new RegExp(
+        `\\[1\\] ${a.id.slice(0, 8)}  local 127\\.0\\.0\\.1 · ED25519 SHA256:k · git · 10 min left · 1 used\n`,
+      ),
+    );
+    assert.match(shown(), new RegExp(`\\[2\\] ${b.id.slice(0, 8)} .* · other · `));
+    broker.revokeGrant(a.id); // elsewhere (the tray, a second terminal)
+    assert.match(lastPanel(shown()), /\[1\] .* {3}\(ended\)\n/);
+    press('1');
+    assert.match(lastPanel(shown()), /no-such-grant/);
+    assert.deepEqual(
+      broker.grants().map((g) => g.id),
+      [b.id],
+      'nothing else was revoked',
+    );
+    press('2');
+    assert.deepEqual(broker.grants(), []);
+    assert.match(lastPanel(shown()), new RegExp(`revoked grant ${b.id.slice(0, 8)}\n`));
+    press('g');
+    const before = shown().length;
+    press('1'); // closed again: a digit is nothing
+    assert.equal(shown().length, before);
+  });
+
+  it('p pauses (waiting requests denied, said so) and resumes; held back while a prompt arms, at once without one', async () => {
+    const { time, broker, ask, press, shown } = setup();
+    press('p');
+    assert.equal(broker.paused, true, 'no prompt: p works at once');
+    assert.match(
+      shown(),
+      /Signing is PAUSED: every request is refused \(signing-paused\)\. {3}\[p\] resume\n$/,
+    );
+    press('p');
+    assert.equal(broker.paused, false);
+    const waiting = ask('hello');
+    time.advance(ARM_DELAY_MS - 1);
+    press('p');
+    press('g');
+    assert.equal(broker.paused, false, 'p within the arming delay is ignored');
+    assert.doesNotMatch(shown(), /Live grants|No live grants/);
+    assert.match(shown(), /\(key ignored — wait a moment\)\n$/);
+    time.advance(1);
+    press('p');
+    assert.equal(broker.paused, true);
+    const d = await waiting;
+    assert.equal(d.allowed, false);
+    assert.equal(!d.allowed && d.error.code, 'signing-paused');
+    assert.match(shown(), /→ denied: signing was paused \(signing-paused\)\n/);
+  });
+
+  it('alert: once for each request that joins the queue, after it is drawn; never for an answer or a redraw', async () => {
+    const alerted: string[] = [];
+    const onScreen: boolean[] = [];
+    const s = setup(50, {
+      alert: (r) => {
+        alerted.push(r.id);
+        onScreen.push(s.shown().includes(`of ${alerted.length}) ━━`));
+      },
+    });
+    const one = s.ask('one');
+    const two = s.ask('two');
+    assert.equal(alerted.length, 2);
+    assert.deepEqual(
+      alerted,
+      s.broker.queue().map((r) => r.id),
+    );
+    assert.deepEqual(onScreen, [true, true], 'its prompt was drawn before the alert rang');
+    s.time.advance(3_000); // countdown redraws
+    s.time.advance(ARM_DELAY_MS);
+    s.press('n');
+    assert.equal((await one).allowed, false);
+    s.time.advance(ARM_DELAY_MS);
+    s.press('n');
+    assert.equal((await two).allowed, false);
+    assert.equal(alerted.length, 2);
   });
 });

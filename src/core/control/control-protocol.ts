@@ -4,7 +4,7 @@
 // resume signing. It never approves anything: every op here takes permission away, or
 // restores the state where each request is asked about again (resume).
 import type { ApprovalBroker, Grant } from '../approval/approval-broker.js';
-import type { Logger } from '../logger.js';
+import { cleanLogger, type Logger } from '../logger.js';
 
 export type ControlRequest =
   | { op: 'status' }
@@ -130,6 +130,7 @@ export function applyControl(
   log: Logger,
   via: string,
 ): ControlAnswer {
+  log = cleanLogger(log); // one clean line each, as every core log line
   let revoked: GrantSummary | undefined;
   if (req.op === 'pause') {
     if (!broker.paused) log.warn(`signing paused (${via}); every request is refused until resumed`);

@@ -20,6 +20,7 @@ import { answerControl, MAX_LINE_BYTES, type ControlAnswer } from './control-pro
 
 export const MAX_CONTROL_CONNECTIONS = 8;
 const IDLE_MS = 60_000;
+const MAX_UNREAD_ANSWER_BYTES = 1 << 20;
 
 /**
  * The longest Unix socket path, in bytes (sockaddr_un.sun_path less its NUL). Node 20 does not
@@ -59,7 +60,21 @@ function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger): void {
   sock.on('error', () => {});
   // Half-closed after its last request (allowHalfOpen): its answers are written; end too.
   sock.on('end', () => sock.end());
-  const send = (a: ControlAnswer) => sock.write(`${JSON.stringify(a)}\n`);
+  const send = (a: ControlAnswer) => {
+    sock.write(`${JSON.stringify(a)}\n`);
+    // A client that sends and never reads would grow our answers in memory.
+    if (sock.writableLength > MAX_UNREAD_ANSWER_BYTES) sock.destroy();
+  };
+  const refuseLongLine = () => {
+    send({
+      ok: false,
+      error: `line-too-long: a request is one line of at most ${MAX_LINE_BYTES} bytes`,
+    });
+    // Read nothing more; close once the answer is written.
+    sock.removeAllListeners('data');
+    sock.pause();
+    sock.end(() => sock.destroy());
+  };
   sock.on('data', (chunk: string) => {
     buffered += chunk;
     for (;;) {
@@ -67,6 +82,7 @@ function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger): void {
       if (nl < 0) break;
       const line = buffered.slice(0, nl).replace(/\r$/, '');
       buffered = buffered.slice(nl + 1);
+      if (Buffer.byteLength(line) > MAX_LINE_BYTES) return refuseLongLine();
       if (line.trim() === '') continue;
       try {
         send(answerControl(line, broker, log, 'from another terminal'));
@@ -74,15 +90,9 @@ function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger): void {
         log.error(`control request failed: ${(err as Error).message}`);
         send({ ok: false, error: 'internal-error: the request could not be carried out' });
       }
+      if (sock.destroyed) return;
     }
-    if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) {
-      send({
-        ok: false,
-        error: `line-too-long: a request is one line of at most ${MAX_LINE_BYTES} bytes`,
-      });
-      sock.end();
-      sock.destroy();
-    }
+    if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) refuseLongLine();
   });
 }
 
