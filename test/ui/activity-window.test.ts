@@ -38,10 +38,27 @@ describe('activity and settings window', () => {
     );
     assert.equal((await first).status, 200);
     await http(`${tp.url}/sign`, { method: 'POST', body: commit('Second, under the grant') });
-    await page.locator('#records tbody tr').nth(1).waitFor();
+    await page.locator('#records tbody tr').nth(2).waitFor();
     const rows = await page.locator('#records tbody tr').allTextContents();
-    assert.match(rows[0]!, /git commit "Second, under the grant".*allowed \(grant\).*200 ok/);
-    assert.match(rows[1]!, /git commit "Add the activity view".*allowed \(person\)/);
+    // Newest first: the grant used, the request whose answer gave it, the grant given.
+    const grant = /grant (#[0-9a-f]{8})/.exec(rows[0]!)?.[1];
+    assert.ok(grant, rows[0]);
+    assert.match(
+      rows[0]!,
+      /git commit "Second, under the grant".*allowed by grant #[0-9a-f]{8}.*200 ok/,
+    );
+    assert.match(
+      rows[1]!,
+      new RegExp(
+        `git commit "Add the activity view".*allowed by person: allow for a while \\(gave grant ${grant}\\)`,
+      ),
+    );
+    assert.match(
+      rows[2]!,
+      new RegExp(
+        `grant ${grant} given by the answer "allow for \\d+ minutes": local 127\\.0\\.0\\.1 .* until .*grant-given`,
+      ),
+    );
     assert.match((await page.textContent('#status'))!, /reachable · 1 key/);
     assert.match((await page.textContent('#grants'))!, /local 127\.0\.0\.1.*SHA256:/);
     await page.screenshot({ path: join(SHOTS, 'activity-light.png'), fullPage: true });
@@ -148,6 +165,15 @@ describe('activity and settings window', () => {
         })
       ).status,
       401,
+    );
+    // The token's life is in the activity, by its id beside its name.
+    const life = page.locator('#records tbody tr', { hasText: 'token-revoked' });
+    await life.waitFor({ state: 'attached' });
+    const id = /devcontainer (#[0-9a-f]{8})/.exec((await life.textContent())!)?.[1];
+    assert.ok(id);
+    assert.match(
+      (await page.locator('#records tbody tr', { hasText: 'token-created' }).textContent())!,
+      new RegExp(`devcontainer ${id}.*token created in the tray: keys SHA256:`),
     );
     // A bad name is refused with a reason.
     await page.fill('#t-name', 'bad name');
