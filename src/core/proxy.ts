@@ -91,7 +91,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config } = opts;
   const log = cleanLogger(opts.log); // every core log line is one display-safe line
   const audit = opts.audit ?? nullAudit;
-  const trail = new AuditTrail(audit, log);
+  const trail = new AuditTrail(audit, log, (rec) => showActivity(rec));
   const beyondLoopback = !isLoopbackHost(config.addr.host);
   const tokens = new TokenStore(config.configDir, { alwaysRequired: beyondLoopback });
   if (beyondLoopback && tokens.usable().length === 0) {

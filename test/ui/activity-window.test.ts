@@ -1,12 +1,14 @@
 // The activity and settings window in headless Chromium, wired to a real core: what the
 // person changes there reaches the proxy, and what the proxy does shows up there.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { agentWithKey, commitObject } from '../helpers/fixtures.js';
 import type { Agent, TestKey } from '../helpers/openssh.js';
 import { http, startTestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/openssh.js';
+import { auditFileSink } from '../../src/log/audit-file.js';
 import { openWindow, SHOTS } from './harness.js';
 
 let agent: Agent;
@@ -75,6 +77,35 @@ describe('activity and settings window', () => {
     await page.click('#pause');
     await page.locator('#pause', { hasText: 'Pause signing' }).waitFor();
     assert.equal(tp.proxy.broker.paused, false);
+  });
+
+  it('says when the audit log cannot be written (nothing is signed), and when it can again', async () => {
+    const cfg = tempDir('sap-cfg-');
+    const tp = await startTestProxy(
+      {
+        SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+        SSH_AGENT_PROXY_CONFIG_DIR: cfg,
+      },
+      undefined,
+      { audit: auditFileSink(cfg, { maxBytes: 1 << 20, keep: 1 }) },
+    );
+    const { page } = await openWindow(tp.proxy, 'activity.html');
+    await page.locator('#status', { hasText: 'Audit logwritten' }).waitFor();
+    const logs = join(cfg, 'logs');
+    rmSync(logs, { recursive: true, force: true });
+    writeFileSync(logs, 'not a folder');
+    const refused = await http(`${tp.url}/sign`, { method: 'POST', body: commit('unrecorded') });
+    assert.equal(refused.status, 503, refused.text);
+    await page
+      .locator('#status .bad', { hasText: 'cannot be written: signing and logins refused' })
+      .waitFor();
+    rmSync(logs);
+    mkdirSync(logs);
+    const ok = await http(`${tp.url}/sign`, { method: 'POST', body: commit('recorded') });
+    assert.equal(ok.status, 200, ok.text);
+    await page.locator('#status', { hasText: 'Audit logwritten' }).waitFor();
+    await page.locator('#records tbody tr', { hasText: 'audit-resumed' }).waitFor();
   });
 
   it('settings changes reach the core; a bad value is refused naming the setting', async () => {
