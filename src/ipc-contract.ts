@@ -55,6 +55,8 @@ export interface ActivityRecordView {
   decision: string;
   outcome: string;
   status: number;
+  /** request (a decision), or an event: grant, token, refusals, audit. */
+  kind: 'request' | 'grant' | 'token' | 'refusals' | 'audit';
 }
 
 export interface GrantView {

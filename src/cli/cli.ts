@@ -17,7 +17,8 @@ import {
 } from '../core/approval/token-store.js';
 import type { PendingRequest } from '../core/approval/approval-broker.js';
 import type { ControlRequest } from '../core/control/control-protocol.js';
-import { auditFiles, auditPath, refusalFiles } from '../log/audit-file.js';
+import { appendAuditSync, auditFiles, auditPath, refusalFiles } from '../log/audit-file.js';
+import { tokenEventRecord } from '../core/approval/audit-events.js';
 import { consoleLogger } from '../log/console-log.js';
 import pkg from '../../package.json';
 import { commandUsage, parseCommandLine, usage, UsageError, type ParsedArgs } from './args.js';
@@ -57,11 +58,25 @@ function tokenCommand(
     return 0;
   }
   if (args.command === 'token-revoke') {
+    const revoked = store.usable().find((t) => t.name === args.name);
     if (!store.revoke(args.name)) {
       err(`no active token named "${args.name}"`);
       return 1;
     }
     out(`revoked "${args.name}"; a running proxy drops its grants and pending prompts at once`);
+    try {
+      if (revoked)
+        appendAuditSync(
+          config.configDir,
+          tokenEventRecord('token-revoked', revoked, 'with ssh-agent-proxy token revoke'),
+        );
+    } catch (e) {
+      // The revocation stands (it only takes power away); the missing record is said.
+      err(
+        `the revocation is in force, but the audit log could not record it: ${(e as Error).message}`,
+      );
+      return 1;
+    }
     return 0;
   }
   for (const k of args.keys) {
@@ -75,6 +90,18 @@ function tokenCommand(
     gitOnly: args.gitOnly,
     ...(expiresInMs !== undefined ? { expiresInMs } : {}),
   });
+  const created = store.usable().find((t) => t.name === args.name)!;
+  try {
+    appendAuditSync(
+      config.configDir,
+      tokenEventRecord('token-created', created, 'with ssh-agent-proxy token create'),
+    );
+  } catch (e) {
+    // No token that the audit does not know of: take it back.
+    store.revoke(args.name);
+    err(`the token was not created: the audit log cannot be written (${(e as Error).message})`);
+    return 1;
+  }
   process.stderr.write(
     `Created client token "${args.name}". It is shown once; in the sandbox set\n  SSH_AGENT_PROXY_TOKEN=<the line below>\n`,
   );

@@ -8,6 +8,7 @@ import { ApprovalBroker, type Clock } from './approval/approval-broker.js';
 import { nullAudit, type AuditRecord, type AuditSink } from './approval/audit.js';
 import { AuditTrail, auditUnavailable, type AuditStatus } from './approval/audit-trail.js';
 import { RefusalSummary } from './approval/refusal-summary.js';
+import { decisionFields, grantGivenRecord, tokenEventRecord } from './approval/audit-events.js';
 import { presentedToken } from './http/authorization.js';
 import { anonymousClient, tokenClient, type ClientInfo } from './approval/client.js';
 import { ConfigError, type Config } from './config/config.js';
@@ -20,7 +21,12 @@ import { listen } from './http/listener.js';
 import { applySettings, type ApplyResult } from './config/live-settings.js';
 import type { SettingsValues } from './config/settings-file.js';
 import { cleanLogger, type Logger } from './logger.js';
-import { tokenLimits, TokenStore } from './approval/token-store.js';
+import {
+  tokenId,
+  tokenLimits,
+  TokenStore,
+  type CreateTokenOptions,
+} from './approval/token-store.js';
 import { refuseUnattendedAllowForAnyone } from './approval/unattended-allow.js';
 import { nameHostFromFiles } from './agent-endpoint/known-hosts-files.js';
 import { listenLocalSocket, LocalSocketError } from './agent-endpoint/local-socket.js';
@@ -70,6 +76,8 @@ export interface RunningProxy {
   /** Whether the audit log can be written (while not, nothing is signed). */
   auditStatus(): AuditStatus;
   onAuditStatus(fn: (s: AuditStatus) => void): () => void;
+  /** Create a client token (recorded in the audit); returns the secret, shown once. */
+  createToken(name: string, opts: CreateTokenOptions): string;
   /** Revoke a token now: its grants and pending prompts go too. */
   revokeToken(name: string): boolean;
   /** Persist settings and apply those that can change while running. */
@@ -84,7 +92,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const { config } = opts;
   const log = cleanLogger(opts.log); // every core log line is one display-safe line
   const audit = opts.audit ?? nullAudit;
-  const trail = new AuditTrail(audit, log);
+  const trail = new AuditTrail(audit, log, (rec) => showActivity(rec));
   const beyondLoopback = !isLoopbackHost(config.addr.host);
   const tokens = new TokenStore(config.configDir, { alwaysRequired: beyondLoopback });
   if (beyondLoopback && tokens.usable().length === 0) {
@@ -118,6 +126,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     maxPending: config.maxPending,
     maxPendingPerClient: config.maxPendingPerClient,
     clock: opts.clock,
+    onGrantGiven: (g) => recordEvent(grantGivenRecord(g)),
   });
 
   // Revocations and expiries apply at once: checked on every request, before each later
@@ -126,6 +135,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const refreshTokens = () => {
     for (const t of tokens.refresh()) {
       log.info(`token "${t.name}" is ${t.state}; dropping its grants and pending prompts`);
+      // An expiry is the proxy's to record (a revocation, the revoker's: the CLI or the tray).
+      const rec = t.state === 'expired' ? tokens.list().find((r) => tokenId(r) === t.id) : null;
+      if (rec) recordEvent(tokenEventRecord('token-expired', rec, ''));
       broker.revokeToken(t.id, t.state === 'expired' ? 'token-expired' : 'token-revoked');
     }
     if (tokens.problem !== tokenProblem) {
@@ -208,8 +220,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       key: ctx.fingerprint ?? null,
       namespace: ctx.namespace ?? null,
       what: ctx.what ?? null,
-      decision: d ? (d.allowed ? 'allowed' : 'denied') : 'none',
-      decidedBy: d?.by ?? null,
+      ...decisionFields(d),
       status,
       outcome: code,
       ms: Math.round(ms),
@@ -221,6 +232,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
    */
   const recordActivity = async (raw: AuditRecord): Promise<void> => {
     showActivity(await trail.record(raw));
+  };
+  /** An event (a grant given, a token's end): written in order, ahead of the records that follow it. */
+  const recordEvent = (raw: AuditRecord): void => {
+    recordActivity(raw).catch(() => {
+      // The trail is now unavailable and has said so; what follows is refused.
+    });
   };
 
   const rateLimiter = new RateLimiter(
@@ -270,8 +287,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         key: r.key,
         namespace: r.scope,
         what: r.what,
-        decision: r.decision ? (r.decision.allowed ? 'allowed' : 'denied') : 'none',
-        decidedBy: r.decision?.by ?? null,
+        ...decisionFields(r.decision),
         status: r.status,
         outcome: r.outcome,
         ms: r.ms,
@@ -399,8 +415,16 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           'approval',
         );
       }),
+    createToken(name, tokenOpts) {
+      const secret = tokens.create(name, tokenOpts);
+      const made = tokens.usable().find((t) => t.name === name);
+      if (made) recordEvent(tokenEventRecord('token-created', made, 'in the tray'));
+      return secret;
+    },
     revokeToken(name) {
+      const before = tokens.usable().find((t) => t.name === name);
       const ok = tokens.revoke(name);
+      if (ok && before) recordEvent(tokenEventRecord('token-revoked', before, 'in the tray'));
       if (ok) refreshTokens();
       return ok;
     },

@@ -2,8 +2,9 @@
 // with a bounded number of old files kept. A record's write is awaited before its answer
 // leaves (records of concurrent requests share one write, and in `fsync` mode one sync);
 // refusal summaries go to a small file of their own, so they never rotate decisions away.
-import { join } from 'node:path';
-import type { AuditRecord, AuditSink } from '../core/approval/audit.js';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cleanAuditRecord, type AuditRecord, type AuditSink } from '../core/approval/audit.js';
 import { AppendFile } from './append-file.js';
 import { rotatedPaths } from './rotate.js';
 
@@ -48,6 +49,17 @@ export function auditFileSink(
     write: (rec: AuditRecord) => file.append(JSON.stringify(rec)),
     flush: () => file.close(),
   };
+}
+
+/**
+ * One record from a short-lived command (`token create`, `token revoke`), written at once
+ * beside the running proxy's (appends of whole lines do not interleave). Throws when it
+ * cannot be written.
+ */
+export function appendAuditSync(configDir: string, rec: AuditRecord): void {
+  const path = auditPath(configDir);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  appendFileSync(path, `${JSON.stringify(cleanAuditRecord(rec))}\n`, { mode: 0o600 });
 }
 
 /** Refusal summaries: written off any request's path, bounded in size. */

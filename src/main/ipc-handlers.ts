@@ -167,7 +167,7 @@ export function createHandlers(d: HandlerDeps): Handlers {
       if (bad) return { ok: false, error: `"${bad}" is not a SHA256: fingerprint` };
       try {
         const expires = str(r.expires, 'expires', 20).trim();
-        const token = proxy.tokens.create(str(r.name, 'name', 64), {
+        const token = proxy.createToken(str(r.name, 'name', 64), {
           keys,
           namespaces: strList(r.namespaces, 'namespaces'),
           gitOnly: bool(r.gitOnly, 'gitOnly'),

@@ -2,6 +2,7 @@
 // broker, token store and config decide; this only shapes what the windows show.
 import type { ApprovalBroker, Grant, PendingRequest } from '../core/approval/approval-broker.js';
 import type { AuditRecord } from '../core/approval/audit.js';
+import { clientText, decisionText } from '../core/approval/audit-events.js';
 import type { Config } from '../core/config/config.js';
 import { formatHostPort } from '../core/host-port.js';
 import { headline } from '../core/approval/request-view.js';
@@ -56,13 +57,14 @@ export function queueView(broker: ApprovalBroker, now = broker.now()): QueueView
 export function activityRecordView(r: AuditRecord): ActivityRecordView {
   return {
     time: r.time,
-    client: r.client,
+    client: clientText(r),
     what: r.what ?? '—',
     key: r.key ?? '—',
     namespace: r.namespace ?? '—',
-    decision: r.decision === 'none' ? '—' : `${r.decision} (${r.decidedBy})`,
+    decision: r.decision === 'none' ? '—' : decisionText(r),
     outcome: r.outcome,
     status: r.status,
+    kind: r.kind ?? 'request',
   };
 }
 

@@ -116,15 +116,16 @@ function renderActivity(v: ActivityView): void {
     .querySelector('tbody')!
     .replaceChildren(
       ...v.records.map((r) =>
-        el('tr', { className: r.status === 200 ? '' : 'failed' }, [
+        // An event (a grant given, a token's life, refusal counts) is no failed request.
+        el('tr', { className: r.status === 200 || r.kind !== 'request' ? '' : 'failed' }, [
           el('td', { text: time(r.time) }),
           el('td', { text: r.client }),
           el('td', { text: r.what }),
           el('td', { text: r.key, className: 'mono key', title: r.key }),
           el('td', { text: r.decision }),
           el('td', {
-            text: `${r.status} ${r.outcome}`,
-            className: r.status === 200 ? 'good' : 'bad',
+            text: r.kind === 'request' ? `${r.status} ${r.outcome}` : r.outcome,
+            className: r.kind !== 'request' ? '' : r.status === 200 ? 'good' : 'bad',
           }),
         ]),
       ),

@@ -335,9 +335,12 @@ describe('refusals are recorded with what they were', () => {
       headers: { Authorization: `Bearer ${token}` },
     });
     assert.equal(r.status, 401);
+    // Refused before admission: counted in the source's summary (written at the interval's end).
+    await g.proxy.close(1_000);
     const rec = g.proxy.recent().at(-1)!;
     assert.equal(rec.client, 'gone');
-    assert.equal(rec.outcome, 'token-revoked');
+    assert.equal(rec.kind, 'refusals');
+    assert.match(rec.what ?? '', /^1 requests refused before any decision, .*: 1 token-revoked$/);
     assert.match(log.lines.join('\n'), /POST \/sign client="gone" status=401 code=token-revoked/);
     assert.ok(!log.lines.join('\n').includes(token), 'the token itself is never logged');
   });

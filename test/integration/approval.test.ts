@@ -189,11 +189,16 @@ describe('approval, end to end', () => {
     await p.proxy.close(1_000);
     const file = auditPath(cfg);
     const text = readFileSync(file, 'utf8');
-    const lines = text
+    const all = text
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.equal(lines.length, 2);
+    // The token's creation (by the CLI), then one line per request.
+    assert.deepEqual(
+      all.map((l) => l.kind),
+      ['token', 'request', 'request'],
+    );
+    const lines = all.slice(1);
     assert.deepEqual(
       lines.map((l) => [
         l.client,
@@ -220,7 +225,7 @@ describe('approval, end to end', () => {
     assert.equal(printed.code, 0, printed.stderr);
     assert.match(
       printed.stdout,
-      /403 denied-by-user {2}denied by person {2}box1 #[0-9a-f]{8} {2}SHA256:\S+ {2}git {2}git commit "Fix login race"/,
+      /403 denied-by-user {2}denied by person: deny {2}box1 #[0-9a-f]{8} {2}SHA256:\S+ {2}git {2}git commit "Fix login race"/,
     );
     assert.equal(printed.stdout.trim().split('\n').length, 1);
     // A restarted proxy shows the same records as recent activity.
@@ -237,7 +242,7 @@ describe('approval, end to end', () => {
     onCleanup(() => again.close(100));
     assert.deepEqual(
       again.recent().map((r) => r.outcome),
-      ['ok', 'denied-by-user'],
+      ['token-created', 'ok', 'denied-by-user'],
     );
   });
 });

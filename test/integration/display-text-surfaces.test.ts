@@ -179,8 +179,14 @@ describe('every surface shows clean text', () => {
       detachWindow();
     }
 
-    await waitFor(() => audit.length === 1, 5_000, 'the audit record');
-    const rec = audit[0] as AuditRecord;
+    // The grant given, then the request it allowed.
+    await waitFor(() => audit.length === 2, 5_000, 'the audit records');
+    assert.deepEqual(
+      audit.map((r) => r.kind),
+      ['grant', 'request'],
+    );
+    for (const r of audit) assertClean('audit grant record', formatAudit(r));
+    const rec = audit[1] as AuditRecord;
     assert.match(rec.what ?? '', /^git commit "Fix .*login" by Ana/);
     for (const [field, value] of Object.entries(rec)) assertClean(`audit ${field}`, String(value));
     assertClean('audit command line', formatAudit(rec));

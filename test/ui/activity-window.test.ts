@@ -1,12 +1,14 @@
 // The activity and settings window in headless Chromium, wired to a real core: what the
 // person changes there reaches the proxy, and what the proxy does shows up there.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { agentWithKey, commitObject } from '../helpers/fixtures.js';
 import type { Agent, TestKey } from '../helpers/openssh.js';
 import { http, startTestProxy } from '../helpers/proxy.js';
+import { tempDir } from '../helpers/openssh.js';
+import { auditFileSink } from '../../src/log/audit-file.js';
 import { openWindow, SHOTS } from './harness.js';
 
 let agent: Agent;
@@ -38,10 +40,27 @@ describe('activity and settings window', () => {
     );
     assert.equal((await first).status, 200);
     await http(`${tp.url}/sign`, { method: 'POST', body: commit('Second, under the grant') });
-    await page.locator('#records tbody tr').nth(1).waitFor();
+    await page.locator('#records tbody tr').nth(2).waitFor();
     const rows = await page.locator('#records tbody tr').allTextContents();
-    assert.match(rows[0]!, /git commit "Second, under the grant".*allowed \(grant\).*200 ok/);
-    assert.match(rows[1]!, /git commit "Add the activity view".*allowed \(person\)/);
+    // Newest first: the grant used, the request whose answer gave it, the grant given.
+    const grant = /grant (#[0-9a-f]{8})/.exec(rows[0]!)?.[1];
+    assert.ok(grant, rows[0]);
+    assert.match(
+      rows[0]!,
+      /git commit "Second, under the grant".*allowed by grant #[0-9a-f]{8}.*200 ok/,
+    );
+    assert.match(
+      rows[1]!,
+      new RegExp(
+        `git commit "Add the activity view".*allowed by person: allow for a while \\(gave grant ${grant}\\)`,
+      ),
+    );
+    assert.match(
+      rows[2]!,
+      new RegExp(
+        `grant ${grant} given by the answer "allow for \\d+ minutes": local 127\\.0\\.0\\.1 .* until .*grant-given`,
+      ),
+    );
     assert.match((await page.textContent('#status'))!, /reachable · 1 key/);
     assert.match((await page.textContent('#grants'))!, /local 127\.0\.0\.1.*SHA256:/);
     await page.screenshot({ path: join(SHOTS, 'activity-light.png'), fullPage: true });
@@ -58,6 +77,35 @@ describe('activity and settings window', () => {
     await page.click('#pause');
     await page.locator('#pause', { hasText: 'Pause signing' }).waitFor();
     assert.equal(tp.proxy.broker.paused, false);
+  });
+
+  it('says when the audit log cannot be written (nothing is signed), and when it can again', async () => {
+    const cfg = tempDir('sap-cfg-');
+    const tp = await startTestProxy(
+      {
+        SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+        SSH_AGENT_PROXY_CONFIG_DIR: cfg,
+      },
+      undefined,
+      { audit: auditFileSink(cfg, { maxBytes: 1 << 20, keep: 1 }) },
+    );
+    const { page } = await openWindow(tp.proxy, 'activity.html');
+    await page.locator('#status', { hasText: 'Audit logwritten' }).waitFor();
+    const logs = join(cfg, 'logs');
+    rmSync(logs, { recursive: true, force: true });
+    writeFileSync(logs, 'not a folder');
+    const refused = await http(`${tp.url}/sign`, { method: 'POST', body: commit('unrecorded') });
+    assert.equal(refused.status, 503, refused.text);
+    await page
+      .locator('#status .bad', { hasText: 'cannot be written: signing and logins refused' })
+      .waitFor();
+    rmSync(logs);
+    mkdirSync(logs);
+    const ok = await http(`${tp.url}/sign`, { method: 'POST', body: commit('recorded') });
+    assert.equal(ok.status, 200, ok.text);
+    await page.locator('#status', { hasText: 'Audit logwritten' }).waitFor();
+    await page.locator('#records tbody tr', { hasText: 'audit-resumed' }).waitFor();
   });
 
   it('settings changes reach the core; a bad value is refused naming the setting', async () => {
@@ -148,6 +196,15 @@ describe('activity and settings window', () => {
         })
       ).status,
       401,
+    );
+    // The token's life is in the activity, by its id beside its name.
+    const life = page.locator('#records tbody tr', { hasText: 'token-revoked' });
+    await life.waitFor({ state: 'attached' });
+    const id = /devcontainer (#[0-9a-f]{8})/.exec((await life.textContent())!)?.[1];
+    assert.ok(id);
+    assert.match(
+      (await page.locator('#records tbody tr', { hasText: 'token-created' }).textContent())!,
+      new RegExp(`devcontainer ${id}.*token created in the tray: keys SHA256:`),
     );
     // A bad name is refused with a reason.
     await page.fill('#t-name', 'bad name');

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatAudit, readAudit, type AuditRecord } from '../../src/core/approval/audit.js';
 import { auditFiles, auditFileSink, auditPath } from '../../src/log/audit-file.js';
+import { AppendFile } from '../../src/log/append-file.js';
 import { tempDir } from '../helpers/openssh.js';
 import { assertFileMode } from '../helpers/platform.js';
 
@@ -54,5 +57,55 @@ describe('audit file', () => {
       formatAudit(tail[0]!),
       '2026-01-01 00:00:55Z  200 ok  allowed by grant  box1  SHA256:k  git  git commit "change 55" by A <a@x> (tree 4b825dc, root)  3 ms',
     );
+  });
+
+  it('append() resolves once its line is in the file; concurrent appends share writes and syncs', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'logs', 'a.log');
+    const file = new AppendFile(path, { maxBytes: 1 << 20, keep: 1, sync: true });
+    // Count the real syncs (the FileHandle's own method, still called).
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const real = proto.datasync;
+    let syncs = 0;
+    proto.datasync = function (this: unknown) {
+      syncs++;
+      return real.call(this);
+    };
+    try {
+      await file.append('first');
+      assert.equal(readFileSync(path, 'utf8'), 'first\n', 'written when append() resolved');
+      assert.equal(syncs, 1);
+      const seen: boolean[] = [];
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          file.append(`line ${i}`).then(() => {
+            seen.push(readFileSync(path, 'utf8').includes(`line ${i}\n`));
+          }),
+        ),
+      );
+      assert.ok(seen.every(Boolean), 'each line was in the file when its append() resolved');
+      const lines = readFileSync(path, 'utf8').trim().split('\n');
+      assert.deepEqual(lines, ['first', ...Array.from({ length: 50 }, (_, i) => `line ${i}`)]);
+      assert.ok(syncs <= 3, `50 concurrent appends took ${syncs} syncs (shared: at most 2 more)`);
+    } finally {
+      proto.datasync = real;
+      await file.close();
+    }
+  });
+
+  it('append() rejects while the folder cannot hold the file, and works again once it can', async () => {
+    const dir = tempDir();
+    const logs = join(dir, 'logs');
+    const file = new AppendFile(join(logs, 'a.log'), { maxBytes: 1 << 20, keep: 1 });
+    writeFileSync(logs, 'a file where the folder should be');
+    await assert.rejects(file.append('lost'));
+    const { rmSync } = await import('node:fs');
+    rmSync(logs);
+    mkdirSync(logs);
+    await file.append('kept');
+    assert.equal(readFileSync(join(logs, 'a.log'), 'utf8'), 'kept\n');
+    await file.close();
   });
 });

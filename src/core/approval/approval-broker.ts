@@ -23,6 +23,7 @@ export type DecidedBy =
   | 'cancelled'
   | 'no-approver'
   | 'revoked'
+  | 'expired'
   | 'screen-locked';
 
 export interface KeyInfo {
@@ -63,6 +64,8 @@ export interface BrokerOptions {
   maxPending: number;
   maxPendingPerClient: number;
   clock?: Clock;
+  /** Told of each grant a person gives, before the requests it allows are answered (the audit). */
+  onGrantGiven?: (grant: Grant) => void;
 }
 
 export interface BrokerState {
@@ -199,7 +202,7 @@ export class ApprovalBroker {
     this.grantBook.revokeToken(tokenId);
     this.denyWhere(
       (r) => r.client.token?.id === tokenId,
-      'revoked',
+      code === 'token-expired' ? 'expired' : 'revoked',
       401,
       code,
       code === 'token-expired' ? 'the client token expired' : 'the client token was revoked',
@@ -357,6 +360,7 @@ export class ApprovalBroker {
     } else {
       const first = targets[0]!;
       const g = this.grantBook.add(first.client, first.key, first.namespace);
+      this.opts.onGrantGiven?.({ ...g });
       for (const r of targets) {
         if (r.group !== first.group) {
           this.settle(r.id, { allowed: true, by: 'person' }, false);

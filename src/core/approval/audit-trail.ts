@@ -37,6 +37,8 @@ export class AuditTrail {
   constructor(
     private readonly sink: AuditSink,
     private readonly log: Logger,
+    /** Told of the records the trail writes itself (audit-resumed), once written. */
+    private readonly written: (rec: AuditRecord) => void = () => {},
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -112,6 +114,7 @@ export class AuditTrail {
     this.state = { writable: true, reason: null };
     this.close();
     this.log.info('the audit log can be written again: signing and logins resume');
+    this.written(rec);
     this.tell();
   }
 

@@ -5,6 +5,7 @@
 // The sink (a rotated file) is supplied by the shell.
 import { readFileSync } from 'node:fs';
 import { displayText } from '../display-text.js';
+import { clientText, decisionText } from './audit-events.js';
 
 export interface AuditRecord {
   time: string;
@@ -23,7 +24,12 @@ export interface AuditRecord {
   clientId?: string | null;
   /** What the line records; absent (older lines) means `request`. */
   kind?: AuditKind;
+  /** A person's answer, when a person decided: allow once, allow for a while (a grant), deny. */
+  answer?: 'allow-once' | 'allow-for-grant' | 'deny' | null;
+  /** The grant's id: the one this answer gave, or the one used. */
+  grant?: string | null;
 }
+const ANSWERS = ['allow-once', 'allow-for-grant', 'deny'] as const;
 
 /**
  * request: a decision on a signature or login. grant, token: an event that changes who may
@@ -72,6 +78,8 @@ export function cleanAuditRecord(r: AuditRecord): AuditRecord {
     ms: Number.isFinite(r.ms) ? r.ms : 0,
     clientId: textOrNull(r.clientId),
     kind: KINDS.includes(r.kind as AuditKind) ? r.kind : 'request',
+    answer: ANSWERS.find((a) => a === r.answer) ?? null,
+    grant: textOrNull(r.grant),
   };
 }
 
@@ -108,9 +116,9 @@ export function readAudit(files: readonly string[], n: number): AuditRecord[] {
 export function formatAudit(record: AuditRecord): string {
   const r = cleanAuditRecord(record);
   const when = r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  const decision = r.decision === 'none' ? '-' : `${r.decision} by ${r.decidedBy}`;
+  const decision = decisionText(r);
   // The token's id (its first 8 characters) beside its name: a re-created name is another token.
-  const client = r.clientId ? `${r.client} #${r.clientId.slice(0, 8)}` : r.client;
+  const client = clientText(r);
   if (r.kind !== 'request')
     return [when, r.outcome, client, r.key ?? '-', r.namespace ?? '-', r.what ?? '-'].join('  ');
   return [

@@ -4,6 +4,7 @@
 // client sends gets a one-line answer (or its connection closed), never a crash.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Decision } from '../approval/approval-broker.js';
 import { anonymousClient, type ClientInfo } from '../approval/client.js';
 import { asProxyError, oneLine, ProxyError, TokenRefused } from '../errors.js';
 import { busy, type ByteBudget } from './limits.js';
@@ -19,7 +20,7 @@ export interface RequestContext {
   fingerprint?: string;
   /** One-line summary of what is signed. */
   what?: string;
-  decision?: { allowed: boolean; by: string };
+  decision?: Decision;
   /** Authenticated and past the rate limit: its answer is a decision's, recorded one by one. */
   admitted?: boolean;
 }
