@@ -14,7 +14,7 @@ import { parseAuthorizedKey } from '../../src/core/ssh/keys.js';
 import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
 import type { Logger } from '../../src/core/logger.js';
 import { upgradeAgent } from '../helpers/agent-bridge.js';
-import { makeKey, startAgent, tempDir, waitFor, type TestKey } from '../helpers/openssh.js';
+import { makeKey, startAgent, tempDir, type TestKey } from '../helpers/openssh.js';
 import { startTestProxy } from '../helpers/proxy.js';
 import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
 
