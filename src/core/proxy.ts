@@ -37,6 +37,7 @@ import {
   type EndpointRecord,
 } from './agent-endpoint/server.js';
 import { createUpgradeHandler } from './agent-endpoint/upgrade.js';
+import { VerificationBudget } from './agent-endpoint/verification-budget.js';
 import { createSignApi } from './sign-api.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
@@ -132,13 +133,19 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   // Revocations and expiries apply at once: checked on every request, before each later
   // step of a request with a token, and by a short poll of the file (for pending prompts).
   let tokenProblem: string | null = null;
+  // Open agent-endpoint connections: a token that dies takes its connections with it.
+  const agentConnections = new Set<EndpointConnection>();
   const refreshTokens = () => {
     for (const t of tokens.refresh()) {
-      log.info(`token "${t.name}" is ${t.state}; dropping its grants and pending prompts`);
+      log.info(
+        `token "${t.name}" is ${t.state}; dropping its grants, pending prompts and agent connections`,
+      );
       // An expiry is the proxy's to record (a revocation, the revoker's: the CLI or the tray).
       const rec = t.state === 'expired' ? tokens.list().find((r) => tokenId(r) === t.id) : null;
       if (rec) recordEvent(tokenEventRecord('token-expired', rec, ''));
       broker.revokeToken(t.id, t.state === 'expired' ? 'token-expired' : 'token-revoked');
+      for (const c of [...agentConnections])
+        if (c.client.token?.id === t.id) c.close(`its token is ${t.state}`);
     }
     if (tokens.problem !== tokenProblem) {
       tokenProblem = tokens.problem;
@@ -251,7 +258,6 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   );
   // The agent endpoint (GET /agent upgraded, and the optional host-local socket): the
   // same tokens, key limits, broker, grants, rate limits and audit as /sign.
-  const agentConnections = new Set<EndpointConnection>();
   const endpointDeps: EndpointDeps = {
     log,
     broker,
@@ -277,6 +283,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     gitOnly: (client) => config.gitOnly || client.token?.gitOnly === true,
     rateLimit: (clientId, signal) => rateLimiter.admit(clientId, signal),
     auditReady: () => trail.ready(),
+    verificationBudget: new VerificationBudget(undefined, opts.clock),
     record: (r: EndpointRecord) =>
       recordActivity({
         time: new Date().toISOString(),

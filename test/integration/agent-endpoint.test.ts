@@ -137,7 +137,9 @@ describe('agent endpoint: SSH login through the proxy', { skip: needsSshdAsRoot 
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Permission denied \(publickey\)/);
     assert.equal(relay.count(13), before, 'the agent was never asked to sign');
-    assert.ok(p.audit.some((a) => a.outcome === 'not-a-git-object'));
+    // ssh binds the session before it asks for a login signature: a git-only client's
+    // bind is refused and its connection ends (host-key-binds.test.ts).
+    assert.ok(!p.audit.some((a) => a.outcome === 'ok'));
   });
 
   it('a person is asked: the prompt names user, host and host key; denial → Permission denied (publickey)', async () => {
@@ -559,10 +561,13 @@ describe('agent endpoint: session-bind and extensions', { skip: needsSshdAsRoot 
     bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1;
     assert.deepEqual([...(await exchange(up.socket, bind(bad)))], [28]);
     assert.equal(relay.count(27), binds);
+    // …and that connection ends: ssh never sends a bind that fails.
+    await closed(up.socket);
     // A verified one: relayed, and ssh-agent's SUCCESS passed on.
-    assert.deepEqual([...(await exchange(up.socket, bind(sig)))], [6]);
+    const upOk = await upgradeAgent(`${p.url}/agent`);
+    assert.deepEqual([...(await exchange(upOk.socket, bind(sig)))], [6]);
     assert.equal(relay.count(27), binds + 1);
-    up.socket.destroy();
+    upOk.socket.destroy();
     // An upstream agent that refuses session-bind: the refusal is passed on, not a fake success.
     const lying = await (await import('../helpers/lying-agent.js')).startLyingAgent(dir);
     const q = await proxyWith({

@@ -41,6 +41,8 @@ import {
 } from './requests.js';
 import { Bindings, parseSessionBind, SessionBindError, verifySessionBind } from './session-bind.js';
 import { checkSshSignature, requestedAlgorithm } from './ssh-signature.js';
+import { checkHostKeyBounds, HostKeyRefused, verificationCost } from './host-key-bounds.js';
+import type { VerificationBudget } from './verification-budget.js';
 import { UpstreamChannel } from './upstream.js';
 import { parseUserauth } from './userauth.js';
 
@@ -87,6 +89,8 @@ export interface EndpointDeps {
   auditReady?: () => Promise<void>;
   /** Written before the answer is sent; rejecting means no signature may leave. */
   record: (r: EndpointRecord) => void | Promise<void>;
+  /** Host-key checks each client may cause (session-bind), shared by its connections. */
+  verificationBudget: VerificationBudget;
   /** A frame begun must be complete within this. */
   frameTimeoutMs: number;
   /** A connection with no traffic this long is closed. */
@@ -125,7 +129,7 @@ export class EndpointConnection {
   constructor(
     private readonly sock: Socket,
     head: Buffer,
-    private readonly client: ClientInfo,
+    readonly client: ClientInfo,
     private readonly deps: EndpointDeps,
   ) {
     this.upstream = new UpstreamChannel(deps.upstream, deps.timeouts);
@@ -467,14 +471,27 @@ export class EndpointConnection {
       );
       return Buffer.from([SSH_AGENT_EXTENSION_FAILURE]);
     };
+    // A dead token's connection binds nothing (and ends: TokenRefused closes it).
+    this.deps.stillAuthorized(this.client);
     let bind;
     try {
       bind = parseSessionBind(r.rest());
+      // The cheap refusals first: a signature check is work on the proxy's one thread.
+      this.bindings.check(bind);
+      // A client that may sign no login has nothing to bind.
+      if (this.deps.gitOnly(this.client))
+        throw new SessionBindError('this client may sign only git objects, not SSH logins');
+      checkHostKeyBounds(bind.hostKey);
+      if (!this.deps.verificationBudget.spend(this.client.id, verificationCost(bind.hostKey)))
+        throw new SessionBindError('this client has spent its host-key checks for now');
       verifySessionBind(bind);
       this.bindings.record(bind);
     } catch (err) {
-      if (err instanceof SessionBindError) return refuse(err.message);
-      throw err;
+      if (!(err instanceof SessionBindError || err instanceof HostKeyRefused)) throw err;
+      // ssh sends a bind it made itself and never one that fails: this client is forging
+      // them, and each further try costs it a new connection (under its connection cap).
+      this.closeAfterAnswer = true;
+      return refuse(err.message);
     }
     // Recorded, so sign requests on this connection are refused; never relayed.
     if (bind.forwarding && !this.deps.allowForwarded())

@@ -80,17 +80,25 @@ export class Bindings {
     return this.list[this.list.length - 1] ?? null;
   }
 
-  /** Record a verified binding; throws SessionBindError where ssh-agent would refuse it. */
-  record(b: SessionBind): void {
+  /**
+   * Throws SessionBindError where ssh-agent would refuse `b` on this connection; true when
+   * `b` repeats a binding already recorded. Cheap: run before the signature is checked.
+   */
+  check(b: SessionBind): boolean {
     for (const old of this.list) {
       if (!old.forwarding)
         throw new SessionBindError('the connection is already bound for authentication');
       const sameId = old.sessionId.equals(b.sessionId);
-      if (sameId && old.hostKey.blob.equals(b.hostKey.blob)) return;
+      if (sameId && old.hostKey.blob.equals(b.hostKey.blob)) return true;
       if (sameId) throw new SessionBindError('session id already bound to another host key');
     }
     if (this.list.length >= MAX_BINDINGS)
       throw new SessionBindError(`more than ${MAX_BINDINGS} session bindings`);
-    this.list.push(b);
+    return false;
+  }
+
+  /** Record a verified binding; throws SessionBindError where ssh-agent would refuse it. */
+  record(b: SessionBind): void {
+    if (!this.check(b)) this.list.push(b);
   }
 }
