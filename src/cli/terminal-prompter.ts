@@ -66,6 +66,7 @@ export interface TerminalPrompterOptions {
 
 /** Grants a number key can name. */
 const MAX_PANEL = 9;
+const IGNORED = '(key ignored — wait a moment)';
 
 type Action = 'once' | 'grant' | 'deny' | 'all-once' | 'all-deny';
 const KEYS: Record<string, Action> = {
@@ -87,6 +88,8 @@ export class TerminalPrompter implements Prompter {
   /** Keys that answer the listed requests (a, Y, N) also wait after the list changes. */
   private groupArmedAt = Infinity;
   private ignoredNoteUntil = 0;
+  /** What the note under the prompt says while it shows. */
+  private ignoredNote = IGNORED;
   /** While broker.answer runs: the outcome to print for each id it may settle. */
   private answering = new Map<string, string>();
   private escape: 'none' | 'esc' | 'csi' | 'ss3' = 'none';
@@ -98,6 +101,8 @@ export class TerminalPrompter implements Prompter {
   /** The grants list while it is open: what each number names, as drawn when opened. */
   private panel: GrantSummary[] | null = null;
   private panelNote = '';
+  /** How many grants were live when the list opened (only MAX_PANEL are numbered). */
+  private panelTotal = 0;
   private readonly onData = (chunk: Buffer) => {
     for (const byte of chunk) this.byte(byte);
   };
@@ -216,7 +221,7 @@ export class TerminalPrompter implements Prompter {
     const lines = [
       this.panel!.length === 0
         ? '  No live grants (they end when the proxy stops).   [g] close'
-        : `  Live grants (${this.panel!.length}; they end when the proxy stops):   [1-${this.panel!.length}] revoke   [g] close`,
+        : `  Live grants (${this.panel!.length}${this.panelTotal > this.panel!.length ? ` of ${this.panelTotal} shown` : ''}; they end when the proxy stops):   [1-${this.panel!.length}] revoke   [g] close`,
       ...this.panel!.map(
         (g, i) => `  [${i + 1}] ${formatGrant(g, now)}${live.has(g.id) ? '' : '   (ended)'}`,
       ),
@@ -256,7 +261,7 @@ export class TerminalPrompter implements Prompter {
       const n = this.listed.length;
       lines.push(`  [Y] allow these ${n} once   [N] deny these ${n}   ([a] allows these ${n} too)`);
     }
-    if (now < this.ignoredNoteUntil) lines.push('  (key ignored — wait a moment)');
+    if (now < this.ignoredNoteUntil) lines.push(`  ${this.ignoredNote}`);
     return lines;
   }
 
@@ -314,17 +319,22 @@ export class TerminalPrompter implements Prompter {
   /** g, p and the grant numbers: never an answer, and held back like one while a prompt arms. */
   private controlKey(ch: string): void {
     const now = this.clock.now();
-    if (this.current && now < this.armedAt) {
+    const ignore = (note: string) => {
+      this.ignoredNote = note;
       this.ignoredNoteUntil = now + IGNORED_NOTE_MS;
       this.draw();
-      return;
-    }
+    };
+    if (this.current && now < this.armedAt) return ignore(IGNORED);
+    // The list would share the screen's rows with the prompt, and its numbers must name
+    // only what is drawn: it opens when nothing waits.
+    if (ch === 'g' && this.current)
+      return ignore('(g: the grants list opens when no request waits; answer this one first)');
     const log = this.o.log ?? silentLogger;
     const via = 'from the console keys';
     if (ch === 'g') {
-      this.panel = this.panel
-        ? null
-        : this.o.broker.grants().slice(0, MAX_PANEL).map(summarizeGrant);
+      const all = this.o.broker.grants();
+      this.panelTotal = all.length;
+      this.panel = this.panel ? null : all.slice(0, MAX_PANEL).map(summarizeGrant);
       this.panelNote = '';
       return this.draw();
     }
@@ -347,6 +357,7 @@ export class TerminalPrompter implements Prompter {
     const group = action === 'grant' || action === 'all-once' || action === 'all-deny';
     if ((action === 'all-once' || action === 'all-deny') && this.listed.length < 2) return;
     if (now < this.armedAt || (group && now < this.groupArmedAt)) {
+      this.ignoredNote = IGNORED;
       this.ignoredNoteUntil = now + IGNORED_NOTE_MS;
       this.draw();
       return;

@@ -13,6 +13,7 @@ import { agentWithKey, commitObject } from '../helpers/fixtures.js';
 import { run, waitFor, type Agent } from '../helpers/openssh.js';
 import { CLI } from '../helpers/proxy.js';
 import { needsTmux } from '../helpers/platform.js';
+import { shimForms } from '../helpers/shim-forms.js';
 import { header, live, openConsoleTerminal, pause, sign, status } from '../helpers/tmux-console.js';
 
 let dir: string;
@@ -188,6 +189,70 @@ describe('the console as approver (tmux)', { skip: needsTmux }, () => {
     await t.until((s) => live(s).includes('"After"'), 'asked after resuming');
     await t.answer('y');
     assert.equal(await status(after.result), '200');
+  });
+
+  it('git commit -S in a sandbox (dash + curl shim): a grant from the console, revoked from a second terminal; paused, resumed', async () => {
+    const t = await openConsoleTerminal(dir, agent.sock);
+    const f = shimForms(join(dir, 'git-forms')).find((f) => f.name === 'sh and curl, no bash')!;
+    const home = join(dir, 'git-sandbox');
+    const repo = join(home, 'repo');
+    mkdirSync(repo, { recursive: true });
+    const env = {
+      PATH: f.path,
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      SSH_AGENT_PROXY_URL: `${t.url}/sign`,
+    };
+    const git = (...args: string[]) => run('git', args, { env, cwd: repo });
+    await git('init', '-q', '-b', 'main');
+    for (const [k, v] of [
+      ['user.name', 'Ana Example'],
+      ['user.email', 'ana@example.test'],
+      ['gpg.format', 'ssh'],
+      ['gpg.ssh.program', f.program],
+      ['user.signingkey', join(home, '.cache/ssh-agent-proxy-sign/signing.pub')],
+    ])
+      await git('config', k!, v!);
+    let n = 0;
+    const commit = () => {
+      writeFileSync(join(repo, 'f'), `${++n}\n`);
+      return git('add', 'f').then(() => git('commit', '-S', '-q', '-m', `Change ${n}`));
+    };
+    const prompted = (k: number) =>
+      t.until(
+        (s) => live(s).includes(`Sign git commit "Change ${k}"`),
+        `the prompt for Change ${k}`,
+      );
+
+    const first = commit();
+    await prompted(1);
+    await t.answer('a');
+    assert.equal((await first).code, 0);
+    const covered = await commit(); // under the grant: no prompt
+    assert.equal(covered.code, 0, covered.stderr);
+    const short = /^(\S{8}) {2}/m.exec((await second(t.configDir, 'grants')).stdout)![1]!;
+    assert.equal((await second(t.configDir, 'grants', 'revoke', short)).code, 0);
+    const third = commit();
+    await prompted(3);
+    await t.answer('n');
+    const refused = await third;
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /denied-by-user/);
+
+    assert.equal((await second(t.configDir, 'pause')).code, 0);
+    const paused = await commit();
+    assert.notEqual(paused.code, 0);
+    assert.match(paused.stderr, /signing-paused/);
+    await t.until((s) => s.includes('Signing is PAUSED'), 'the console shows it paused');
+    assert.equal((await second(t.configDir, 'resume')).code, 0);
+    const resumed = commit();
+    await prompted(5);
+    await t.answer('y');
+    assert.equal((await resumed).code, 0);
+    assert.equal(
+      (await git('log', '--format=%G? %s')).stdout.split('\n').filter(Boolean).length,
+      3,
+    );
   });
 
   it('p and g typed as a prompt appears are ignored like an answer would be; p pausing denies what waits', async () => {

@@ -313,6 +313,23 @@ describe('terminal prompter: grants, pause, alerts', () => {
     assert.equal(shown().length, before);
   });
 
+  it('more grants than numbers: the first 9 are numbered and the header says how many there are', async () => {
+    const { time, broker, press, shown, client, key } = setup();
+    for (let i = 0; i < 12; i++) {
+      const d = broker.decide(client, key, `ns${i}`, describeBytes(Buffer.from('x')));
+      broker.answer({ id: broker.queue()[0]!.id }, 'allow-for-grant');
+      assert.equal((await d).allowed, true);
+    }
+    time.advance(ARM_DELAY_MS);
+    press('g');
+    assert.match(
+      lastPanel(shown()),
+      /^Live grants \(9 of 12 shown; they end when the proxy stops\): {3}\[1-9\] revoke/,
+    );
+    assert.match(lastPanel(shown()), /\[9\] /);
+    assert.doesNotMatch(lastPanel(shown()), /\[10\]/);
+  });
+
   it('p pauses (waiting requests denied, said so) and resumes; held back while a prompt arms, at once without one', async () => {
     const { time, broker, ask, press, shown } = setup();
     press('p');
@@ -331,6 +348,12 @@ describe('terminal prompter: grants, pause, alerts', () => {
     assert.doesNotMatch(shown(), /Live grants|No live grants/);
     assert.match(shown(), /\(key ignored — wait a moment\)\n$/);
     time.advance(1);
+    press('g'); // armed, but a request is on screen: the list waits for it to be answered
+    assert.doesNotMatch(shown(), /Live grants|No live grants/);
+    assert.match(
+      shown(),
+      /\(g: the grants list opens when no request waits; answer this one first\)\n$/,
+    );
     press('p');
     assert.equal(broker.paused, true);
     const d = await waiting;
