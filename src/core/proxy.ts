@@ -211,14 +211,19 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
   });
   /** A /sign request's record, written before its answer is sent (rejects: 503 audit-unavailable). */
-  const recordSign = async (ctx: RequestContext, status: number, code: string, ms: number) => {
+  const recordSign = (
+    ctx: RequestContext,
+    status: number,
+    code: string,
+    ms: number,
+  ): void | Promise<void> => {
     const d = ctx.decision;
     // No one decided and the caller is unknown (or was never admitted): counted, not recorded.
     if (status !== 200 && !d && (!ctx.admitted || !ctx.client.token)) {
       refusals.count(ctx.client, code);
       return;
     }
-    await recordActivity({
+    return recordActivity({
       time: new Date().toISOString(),
       id: ctx.id,
       client: ctx.client.name,

@@ -27,8 +27,20 @@ export function consoleLogger(
     maxBytes: 5 * 1024 * 1024,
     keep: 1,
     batchMs: 100,
-    onError: (err) => stderr.write(`cannot write the log file: ${err.message}\n`),
   });
+  // Said once when the file stops taking lines and once when it takes them again, not per
+  // batch (a full disk would otherwise add a line to stderr for every request).
+  let failing = false;
+  const written = () => {
+    if (!failing) return;
+    failing = false;
+    stderr.write('the log file can be written again\n');
+  };
+  const failed = (err: Error) => {
+    if (failing) return;
+    failing = true;
+    stderr.write(`cannot write the log file: ${err.message}\n`);
+  };
   let pending: string[] = [];
   let scheduled = false;
   const flushStderr = () => {
@@ -47,7 +59,7 @@ export function consoleLogger(
       scheduled = true;
       setImmediate(flushStderr);
     }
-    file.write(`[${now.toISOString()}] [${lvl}] ${msg}`);
+    file.append(`[${now.toISOString()}] [${lvl}] ${msg}`).then(written, failed);
   };
   return {
     debug: write('debug'),

@@ -6,6 +6,8 @@ import { describe, it } from 'node:test';
 import { formatAudit, readAudit, type AuditRecord } from '../../src/core/approval/audit.js';
 import { auditFiles, auditFileSink, auditPath } from '../../src/log/audit-file.js';
 import { AppendFile } from '../../src/log/append-file.js';
+import { consoleLogger } from '../../src/log/console-log.js';
+import { Writable } from 'node:stream';
 import { tempDir } from '../helpers/openssh.js';
 import { assertFileMode } from '../helpers/platform.js';
 
@@ -107,5 +109,31 @@ describe('audit file', () => {
     await file.append('kept');
     assert.equal(readFileSync(join(logs, 'a.log'), 'utf8'), 'kept\n');
     await file.close();
+  });
+
+  it('the console log says once that its file cannot be written, and once that it can again', async () => {
+    const dir = tempDir();
+    const logs = join(dir, 'logs');
+    writeFileSync(logs, 'a file where the folder should be');
+    let err = '';
+    const stderr = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        err += chunk.toString();
+        done();
+      },
+    });
+    const log = consoleLogger(dir, 'info', stderr);
+    for (let i = 0; i < 3; i++) {
+      log.info(`line ${i}`);
+      await log.flush();
+    }
+    assert.equal(err.match(/cannot write the log file/g)?.length, 1, err);
+    const { rmSync } = await import('node:fs');
+    rmSync(logs);
+    mkdirSync(logs);
+    log.info('back');
+    await log.flush();
+    assert.equal(err.match(/the log file can be written again/g)?.length, 1, err);
+    assert.match(readFileSync(join(logs, 'console.log'), 'utf8'), /\[info\] back\n$/);
   });
 });

@@ -67,7 +67,12 @@ export interface HttpHandlerOptions {
    * Awaited before a /sign answer is sent, so the request's record is written first.
    * Rejecting (503 audit-unavailable) replaces the answer: nothing leaves unrecorded.
    */
-  recordSign?: (ctx: RequestContext, status: number, code: string, ms: number) => Promise<void>;
+  recordSign?: (
+    ctx: RequestContext,
+    status: number,
+    code: string,
+    ms: number,
+  ) => void | Promise<void>;
   /** Called once per request when its answer is sent (or the requester hung up). */
   onFinished?: (
     ctx: RequestContext,
@@ -263,11 +268,14 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
     let code = 'ok';
     let charged = 0;
     let recorded = false;
-    const recordSign = async (st: number, cd: string): Promise<void> => {
+    // A promise only when there is a write to wait for: an answer with nothing to wait for
+    // (a refusal that is only counted) leaves in the same turn, as before any await —
+    // bytes pipelined behind a `Connection: close` request must meet an answered request.
+    const recordSign = (st: number, cd: string): void | Promise<void> => {
       if (recorded || path !== '/sign' || !opts.recordSign) return;
       recorded = true;
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      await opts.recordSign(ctx, st, hungUp && st >= 400 ? 'hung-up' : cd, ms);
+      return opts.recordSign(ctx, st, hungUp && st >= 400 ? 'hung-up' : cd, ms);
     };
     try {
       refuseBrowsersAndForeignHosts(req, opts.allowedHosts());
@@ -368,7 +376,8 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       if (err instanceof TokenRefused && err.tokenName && !ctx.client.tokenName)
         ctx.client = { ...ctx.client, name: err.tokenName };
       try {
-        await recordSign(pe.status, pe.code);
+        const writing = recordSign(pe.status, pe.code);
+        if (writing) await writing;
       } catch (recordErr) {
         pe = asProxyError(recordErr, (why) => log.error(`request ${ctx.id}: ${why}`));
       }
