@@ -106,6 +106,7 @@ describe('the agent bridge in small sandboxes', { skip: needsSshdAsRoot }, () =>
       }
       const busy = await inSandbox(path, 'ssh-add', ['-l'], bridge.sock);
       assert.notEqual(busy.code, 0);
+      assert.match(busy.stderr, /communication with agent failed/);
       await waitFor(() => bridge.stderr().includes('\n'), 10_000, 'the refusal line');
       assert.match(
         bridge.stderr(),
