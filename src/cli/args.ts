@@ -368,10 +368,26 @@ export function commandUsage(topic: CommandName | 'token'): string {
   ].join('\n');
 }
 
+/** `text` in lines of at most `width` characters, broken at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 export function usage(version: string): string {
-  const rows = SETTINGS.map(
-    (s) => `  --${s.flag.padEnd(23)} ${s.env} (default: ${s.default || 'none'})`,
-  );
+  // Each flag: its variable and default on the first line, then what it means.
+  const rows = SETTINGS.flatMap((s) => [
+    `  --${s.flag.padEnd(23)} ${s.env} (default: ${s.default || s.unset || 'none'})`,
+    ...wrap(s.describe, 94).map((l) => `      ${l}`),
+  ]);
   return [
     `ssh-agent-proxy ${version} — sign git commits in sandboxes with keys in the host's SSH agent`,
     '',
@@ -387,6 +403,7 @@ export function usage(version: string): string {
     '',
     'Options (each also an environment variable and a settings.json key; every command takes them):',
     `  --${'config-dir'.padEnd(23)} SSH_AGENT_PROXY_CONFIG_DIR`,
+    '      Where tokens, settings and logs live (default: the platform config dir, see README).',
     ...rows,
     '',
     'Exit codes: 0 stopped cleanly, 1 could not start or the command failed, 2 invalid setting or usage.',

@@ -17,7 +17,7 @@ import {
   type Agent,
   type TestKey,
 } from '../helpers/openssh.js';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { SHIM, startTestProxy, type TestProxy } from '../helpers/proxy.js';
 import { needsSshdAsRoot } from '../helpers/platform.js';
 import { sandboxPath, type SandboxBase } from '../helpers/sandbox-path.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
@@ -106,6 +106,7 @@ describe('the agent bridge in small sandboxes', { skip: needsSshdAsRoot }, () =>
       }
       const busy = await inSandbox(path, 'ssh-add', ['-l'], bridge.sock);
       assert.notEqual(busy.code, 0);
+      assert.match(busy.stderr, /communication with agent failed/);
       await waitFor(() => bridge.stderr().includes('\n'), 10_000, 'the refusal line');
       assert.match(
         bridge.stderr(),
@@ -127,6 +128,27 @@ describe('the agent bridge in small sandboxes', { skip: needsSshdAsRoot }, () =>
         /^ssh-agent-proxy-sign: agent: token-revoked: [^\n]+\n$/,
       );
       await bridge.stop();
+    });
+  }
+
+  for (const base of BASES) {
+    it(`${base}: a bridge whose token is refused at start says so in one line and exits 1`, async () => {
+      const path = sandboxPath(dir, base, ['socat']);
+      const r = await run(join(path, 'sh'), [SHIM, 'agent', join(dir, 'never.sock')], {
+        env: {
+          PATH: path,
+          HOME: dir,
+          SSH_AGENT_PROXY_URL: `${p.url}/sign`,
+          SSH_AGENT_PROXY_TOKEN: 'sap_not-a-real-token',
+        },
+        timeoutMs: 30_000,
+      });
+      assert.equal(r.code, 1);
+      assert.match(
+        r.stderr,
+        /^ssh-agent-proxy-sign: agent: the proxy refused: bad-token: [^\n]+\n$/,
+      );
+      assert.equal(r.stdout, '', 'no SSH_AUTH_SOCK line');
     });
   }
 });

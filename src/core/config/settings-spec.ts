@@ -58,6 +58,8 @@ interface SettingSpec<K extends keyof Settings> {
   env: string;
   flag: string;
   default: string;
+  /** What an empty default falls back to, for `--help` (where it is not simply "none"). */
+  unset?: string;
   describe: string;
   parse: Parser<Settings[K]>;
 }
@@ -138,6 +140,7 @@ export const SETTINGS: readonly AnySpec[] = [
     env: 'SSH_AGENT_PROXY_UPSTREAM',
     flag: 'upstream',
     default: '',
+    unset: '$SSH_AUTH_SOCK, then the platform default',
     describe:
       'Agent socket or Windows pipe. Empty: $SSH_AUTH_SOCK, the OpenSSH pipe on Windows, else the first well-known agent socket found (1Password, Secretive, Bitwarden, gpg-agent).',
     parse: (r) => r.trim() || null,
