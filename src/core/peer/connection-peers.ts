@@ -33,6 +33,43 @@ export class ConnectionPeers {
     return p;
   }
 
+  /**
+   * Call `serve` with the connection's program once it is known or the budget ran out — the
+   * socket is not read meanwhile, its bytes wait. A client that hangs up meanwhile (end with
+   * nothing sent, error, close) is dropped at once and `gone` called instead, so what it
+   * was counted against is given back without waiting for the lookup.
+   */
+  thenServe(
+    socket: Socket,
+    unixPath: string | undefined,
+    serve: (program: PeerProcess | undefined) => void,
+    gone: () => void,
+  ): void {
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      socket.off('end', leave);
+      socket.off('error', leave);
+      socket.off('close', leave);
+    };
+    // 'end' before anything is read means nothing was sent: there is nothing to answer.
+    function leave() {
+      if (settled) return;
+      settle();
+      socket.destroy();
+      gone();
+    }
+    socket.on('end', leave);
+    socket.on('error', leave);
+    socket.on('close', leave);
+    void this.of(socket, unixPath).then((program) => {
+      if (settled) return;
+      if (socket.destroyed || socket.readableEnded) return leave();
+      settle();
+      serve(program);
+    });
+  }
+
   private lookup(socket: Socket, unixPath: string | undefined): Promise<PeerProcess | undefined> {
     const conn = connectionOf(socket, unixPath);
     if (!this.finder || !conn) return Promise.resolve(undefined);
