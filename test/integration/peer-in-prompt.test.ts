@@ -3,15 +3,16 @@
 // the prompt (with its pid and parents) and in the audit record of the decision.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
 import { formatAudit, type AuditRecord } from '../../src/core/approval/audit.js';
 import { requestLines } from '../../src/core/approval/request-view.js';
 import { describePeer } from '../../src/core/peer/peer-process.js';
-import { makeKey, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
+import { SHIM, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { UNSAFE_FOR_DISPLAY } from '../../src/core/display-text.js';
 
 const linux = process.platform === 'linux';
 let dir: string;
@@ -122,5 +123,72 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     const rec = p.audit.find((a) => a.client === 'local socket');
     assert.ok(rec, 'the decision is recorded');
     assert.equal(rec.program, describePeer(program!));
+  });
+
+  it('git commit -S through the shim: git is in the chain, the commit in the prompt', async (t) => {
+    const p = await proxyWith({});
+    const seen = allowEach(p);
+    const home = join(dir, 'git-home');
+    const repo = join(home, 'repo');
+    mkdirSync(repo, { recursive: true });
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      SSH_AGENT_PROXY_URL: `${p.url}/sign`,
+    };
+    const git = (...args: string[]) => run('git', args, { env, cwd: repo });
+    await git('init', '-q', '-b', 'main');
+    for (const [k, v] of [
+      ['user.name', 'Ana Example'],
+      ['user.email', 'ana@example.test'],
+      ['gpg.format', 'ssh'],
+      ['gpg.ssh.program', SHIM],
+      ['user.signingkey', key.pub],
+    ])
+      await git('config', k!, v!);
+    writeFileSync(join(repo, 'f'), 'hello\n');
+    await git('add', 'f');
+    const c = await git('commit', '-S', '-q', '-m', 'Fix login race');
+    assert.equal(c.code, 0, c.stderr);
+    const commit = seen.find((r) => r.description.kind === 'commit');
+    assert.ok(commit, 'the commit was put to the person');
+    const program = commit.client.program;
+    assert.ok(program, 'the prompt names the program');
+    // The shim (or the curl it runs) was started by git, started by this test.
+    t.diagnostic(describePeer(program));
+    const chain = [program, ...program.parents];
+    const gitAt = chain.findIndex((q) => q.name === 'git');
+    assert.ok(gitAt >= 0, `git in ${describePeer(program)}`);
+    assert.ok(chain.slice(gitAt).some((q) => q.pid === process.pid));
+  });
+
+  it('a program named to draw on the screen is shown as plain text', async () => {
+    const p = await proxyWith({});
+    const seen = allowEach(p);
+    // Linux keeps 15 bytes of the file name as the process name: ESC and CR among them.
+    const hostile = join(dir, 'x\u001b[2J\rok\u202e');
+    copyFileSync('/usr/bin/curl', hostile);
+    const payload = join(dir, 'payload2');
+    writeFileSync(payload, 'data\n');
+    const child = spawn(
+      hostile,
+      ['-fsS', '-o', '/dev/null', '--data-binary', `@${payload}`, `${p.url}/sign?namespace=git`],
+      {
+        stdio: 'ignore',
+      },
+    );
+    assert.equal(await exit(child), 0);
+    const program = seen[0]?.client.program;
+    assert.ok(
+      program?.name.includes('\u001b'),
+      'the kernel kept the raw name (the test has teeth)',
+    );
+    const shown = programLine(seen[0]!)?.value ?? '';
+    assert.doesNotMatch(shown, UNSAFE_FOR_DISPLAY);
+    assert.match(shown, /^x ?\[2J ?ok/);
+    const rec = p.audit.find((a) => a.outcome === 'ok');
+    assert.doesNotMatch(rec?.program ?? '', UNSAFE_FOR_DISPLAY);
+    assert.ok(rec?.program);
   });
 });
