@@ -39,6 +39,9 @@ import {
 import { createUpgradeHandler } from './agent-endpoint/upgrade.js';
 import { VerificationBudget } from './agent-endpoint/verification-budget.js';
 import { createSignApi } from './sign-api.js';
+import { choosePeerFinder } from './peer/choose-peer-finder.js';
+import { ConnectionPeers } from './peer/connection-peers.js';
+import { describePeer } from './peer/peer-process.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
 /** Agent-endpoint connections one client may hold open at once (ssh uses one per login). */
@@ -190,6 +193,11 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     auditReady: () => trail.ready(),
   });
 
+  // Which program asks, on same-host connections: once per connection, within a budget.
+  const peers = new ConnectionPeers(choosePeerFinder());
+  const withProgram = (client: ClientInfo, program: ClientInfo['program']): ClientInfo =>
+    program ? { ...client, program } : client;
+
   const recent: AuditRecord[] = (opts.history ?? []).slice(-RECENT);
   const activity = new Set<(r: AuditRecord) => void>();
   const showActivity = (rec: AuditRecord) => {
@@ -228,6 +236,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       id: ctx.id,
       client: ctx.client.name,
       clientId: ctx.client.token?.id ?? null,
+      program: ctx.client.program ? describePeer(ctx.client.program) : null,
       remote: ctx.client.address,
       key: ctx.fingerprint ?? null,
       namespace: ctx.namespace ?? null,
@@ -295,6 +304,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         id: r.id,
         client: r.client.name,
         clientId: r.client.token?.id ?? null,
+        program: r.client.program ? describePeer(r.client.program) : null,
         remote: r.client.address,
         key: r.key,
         namespace: r.scope,
@@ -318,16 +328,32 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           { 'Retry-After': '5' },
         )
       : null;
-  const serveAgent = (sock: Socket, head: Buffer, client: ClientInfo) => {
-    const conn = serveAgentConnection(sock, head, client, endpointDeps);
-    agentConnections.add(conn);
+  // Counted from admission; served once its program is known (or its lookup's budget ran out).
+  let shuttingDown = false;
+  const serveAgent = (sock: Socket, head: Buffer, client: ClientInfo, unixPath?: string) => {
     agentConnectionsOf.set(client.id, (agentConnectionsOf.get(client.id) ?? 0) + 1);
-    conn.onClose(() => {
-      agentConnections.delete(conn);
+    const release = () => {
       const left = (agentConnectionsOf.get(client.id) ?? 1) - 1;
       if (left > 0) agentConnectionsOf.set(client.id, left);
       else agentConnectionsOf.delete(client.id);
-    });
+    };
+    peers.thenServe(
+      sock,
+      unixPath,
+      (program) => {
+        if (shuttingDown) {
+          sock.destroy();
+          return release();
+        }
+        const conn = serveAgentConnection(sock, head, withProgram(client, program), endpointDeps);
+        agentConnections.add(conn);
+        conn.onClose(() => {
+          agentConnections.delete(conn);
+          release();
+        });
+      },
+      release,
+    );
   };
 
   let hosts = new Set<string>();
@@ -345,6 +371,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       Math.max(config.maxBody, Math.floor(config.maxBodyInFlight / 4)),
     ),
     rateLimit: (client, signal) => rateLimiter.admit(client, signal),
+    peerOf: (socket) => peers.of(socket),
   });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
@@ -371,13 +398,15 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let localSocket: Server | null = null;
   if (config.agentSocket) {
     try {
-      localSocket = await listenLocalSocket(config.agentSocket, (sock) =>
+      const path = config.agentSocket;
+      localSocket = await listenLocalSocket(path, (sock) =>
         // Reachable only by the person's own processes (0600 in a 0700 directory).
-        serveAgent(sock, Buffer.alloc(0), {
-          id: 'local-socket',
-          name: 'local socket',
-          address: config.agentSocket!,
-        }),
+        serveAgent(
+          sock,
+          Buffer.alloc(0),
+          { id: 'local-socket', name: 'local socket', address: path },
+          path,
+        ),
       );
       log.info(`agent socket at ${config.agentSocket} (point SSH_AUTH_SOCK there)`);
     } catch (err) {
@@ -442,6 +471,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     },
     async close(graceMs = 5_000) {
       clearInterval(tokenPoll);
+      shuttingDown = true;
       const servers = listening.servers();
       listening.close();
       localSocket?.close();

@@ -11,6 +11,8 @@ export interface AuditRecord {
   time: string;
   id: string;
   client: string;
+  /** The program that asked, as the host saw it (`git (pid 1234) ← bash`), where known. */
+  program?: string | null;
   remote: string;
   key: string | null;
   namespace: string | null;
@@ -67,6 +69,7 @@ export function cleanAuditRecord(r: AuditRecord): AuditRecord {
     time: text(r.time),
     id: text(r.id),
     client: text(r.client),
+    ...(r.program ? { program: text(r.program) } : {}),
     remote: text(r.remote),
     key: textOrNull(r.key),
     namespace: textOrNull(r.namespace),
@@ -130,5 +133,6 @@ export function formatAudit(record: AuditRecord): string {
     r.namespace ?? '-',
     r.what ?? '-',
     `${r.ms} ms`,
+    ...(r.program ? [`program: ${r.program}`] : []),
   ].join('  ');
 }

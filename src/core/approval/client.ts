@@ -3,6 +3,7 @@
 // without a token, by where it calls from: every anonymous loopback caller is one client
 // (`local`), whatever 127.x address it picks, so limits cannot be dodged by changing it.
 import { isLoopbackHost } from '../host-port.js';
+import type { PeerProcess } from '../peer/peer-process.js';
 
 /** What a token allowed when the request was authenticated; the request keeps it. */
 export interface TokenLimits {
@@ -26,6 +27,12 @@ export interface ClientInfo {
   tokenName?: string;
   /** The token's limits as authenticated; present exactly when tokenName is. */
   token?: TokenLimits;
+  /**
+   * The program at the other end, as the host saw it (same-host connections only, looked
+   * up once per connection). Information for the person and the audit — never identity:
+   * grants, limits and rate buckets never key on it.
+   */
+  program?: PeerProcess;
 }
 
 export function anonymousClient(address: string): ClientInfo {

@@ -5,6 +5,7 @@
 import type { PendingRequest } from './approval-broker.js';
 import { sshLoginText, type Description, type Person } from './describe.js';
 import { displayText } from '../display-text.js';
+import { describePeer } from '../peer/peer-process.js';
 
 export interface ViewLine {
   label: string;
@@ -108,6 +109,8 @@ export function requestLines(r: PendingRequest): ViewLine[] {
       'From',
       r.client.tokenName ? `${r.client.name} (token, ${r.client.address})` : r.client.name,
     ),
+    // As the host saw it: information, not who the client is.
+    ...(r.client.program ? [line('Program', describePeer(r.client.program))] : []),
     ...detailLines(r.description),
     line('Key', `${displayText(r.key.label, 40)}${comment ? ` · ${comment}` : ''}`),
     line('Fingerprint', r.key.fingerprint),

@@ -5,10 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Decision } from '../approval/approval-broker.js';
+import type { Socket } from 'node:net';
 import { anonymousClient, type ClientInfo } from '../approval/client.js';
 import { asProxyError, oneLine, ProxyError, TokenRefused } from '../errors.js';
 import { busy, type ByteBudget } from './limits.js';
 import { logs, type Logger } from '../logger.js';
+import type { PeerProcess } from '../peer/peer-process.js';
 
 export interface RequestContext {
   id: string;
@@ -73,6 +75,8 @@ export interface HttpHandlerOptions {
     code: string,
     ms: number,
   ) => void | Promise<void>;
+  /** The program at the other end of the connection (once per connection, bounded). */
+  peerOf?: (socket: Socket) => Promise<PeerProcess | undefined>;
   /** Called once per request when its answer is sent (or the requester hung up). */
   onFinished?: (
     ctx: RequestContext,
@@ -334,6 +338,8 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           );
         }
         const namespace = single(url.searchParams, 'namespace');
+        // Found while the body arrives; awaited (within its budget) before any decision.
+        const program = opts.peerOf?.(req.socket);
         // 5. Size from the header, before a byte of the body is read.
         const declared = Number(req.headers['content-length'] ?? NaN);
         if (declared > opts.maxBody) {
@@ -357,6 +363,8 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs, charge);
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
+        const found = await program;
+        if (found) ctx.client = { ...ctx.client, program: found };
         const signature = await api.sign(ctx, { namespace, keySpec: queryKey ?? headerKey, body });
         await recordSign(200, 'ok');
         status = 200;

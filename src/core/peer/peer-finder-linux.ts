@@ -1,0 +1,214 @@
+// Linux: the kernel's own tables under /proc, read the way ss, lsof and fuser read them.
+//   loopback TCP  the client's end in /proc/net/tcp{,6} (its address:port → socket inode),
+//                 then the process holding `socket:[inode]` among /proc/PID/fd.
+//   Unix socket   our end's inode from /proc/self/fd/FD; its peer's inode only the kernel's
+//                 socket diagnostics (netlink sock_diag, UNIX_DIAG_PEER) tell, which Node
+//                 cannot open — so `ss -xn` (iproute2) is asked for it. Without ss the
+//                 program is unknown.
+// Only processes of the same user are readable (/proc/PID/fd is owner-only), which is
+// the case that matters: another user's process could not reach the 0700 socket directory,
+// and one on loopback TCP is shown as unknown.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import { containerFromCgroup } from './cgroup-container.js';
+import { runTool } from './run-tool.js';
+import type { PeerConnection, PeerFinder, PeerProcess, ProcessRef } from './peer-process.js';
+
+/** Parents followed up the tree (bounded; pid 1 and the kernel's 0 end it anyway). */
+const MAX_PARENTS = 8;
+/** Work done between yields to the event loop while scanning /proc. */
+const SLICE_MS = 4;
+
+/** An address as the URL parser writes it, so both sides compare alike. */
+function canonical(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const a = mapped ? mapped[1]! : address;
+  try {
+    return new URL(`http://${a.includes(':') ? `[${a}]` : a}/`).hostname;
+  } catch {
+    return a;
+  }
+}
+
+/** `0100007F` → 127.0.0.1: each 32-bit word is printed as a host-order integer. */
+export function procAddress(hex: string): string {
+  const b = Buffer.from(hex, 'hex');
+  if (endianness() === 'LE')
+    for (let i = 0; i + 4 <= b.length; i += 4) b.subarray(i, i + 4).reverse();
+  if (b.length === 4) return b.join('.');
+  // An IPv4-mapped IPv6 address is the IPv4 one (a v6 socket reaching a v4 listener).
+  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff)
+    return b.subarray(12).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return canonical(groups.join(':'));
+}
+
+/** The inode of the socket whose local end is `address:port` talking to our `localPort`. */
+export function tcpInodeIn(
+  table: string,
+  address: string,
+  port: number,
+  localPort: number,
+): number | undefined {
+  const want = canonical(address);
+  for (const line of table.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
+    if (f.length < 10 || !/^\d+:$/.test(f[0]!)) continue;
+    const [lAddr, lPort] = f[1]!.split(':');
+    const [, rPort] = f[2]!.split(':');
+    if (parseInt(lPort ?? '', 16) !== port || parseInt(rPort ?? '', 16) !== localPort) continue;
+    if (procAddress(lAddr ?? '') !== want) continue;
+    const inode = Number(f[9]);
+    if (Number.isSafeInteger(inode) && inode > 0) return inode;
+  }
+  return undefined;
+}
+
+/** From `ss -xn` output: the peer inode of the socket whose own inode is `inode`. */
+export function unixPeerInodeIn(ssOutput: string, inode: number): number | undefined {
+  for (const line of ssOutput.split('\n')) {
+    // Netid State Recv-Q Send-Q Local-Address Port Peer-Address Port — read from the end,
+    // since a local path may contain spaces.
+    const m = /\s(\d+)\s+\S+\s+(\d+)\s*$/.exec(line);
+    if (m && Number(m[1]) === inode) {
+      const peer = Number(m[2]);
+      return peer > 0 ? peer : undefined;
+    }
+  }
+  return undefined;
+}
+
+function socketInode(link: string): number | undefined {
+  const m = /^socket:\[(\d+)\]$/.exec(link);
+  return m ? Number(m[1]) : undefined;
+}
+
+interface Stat {
+  name: string;
+  ppid: number;
+  startTime: string;
+}
+
+/** /proc/PID/stat: the name is in parentheses and may itself hold spaces and ")". */
+export function parseStat(text: string): Stat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state): ppid is field 4, starttime field 22.
+  const ppid = Number(rest[1]);
+  const startTime = rest[19];
+  if (!Number.isSafeInteger(ppid) || !startTime) return undefined;
+  return { name: text.slice(open + 1, close), ppid, startTime };
+}
+
+function readStat(pid: number): Stat | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+const yieldNow = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * The process holding `socket:[inode]`, newest pid first (the client is usually young),
+ * with its stat read while it still holds it — so a pid reused a moment later is not
+ * mistaken for it. Scans in short slices so the proxy keeps answering meanwhile.
+ */
+async function holderOf(
+  inode: number,
+  signal: AbortSignal,
+): Promise<{ pid: number; stat: Stat } | undefined> {
+  const target = `socket:[${inode}]`;
+  const pids = readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => b - a);
+  let slice = performance.now();
+  for (const pid of pids) {
+    if (performance.now() - slice > SLICE_MS) {
+      await yieldNow();
+      slice = performance.now();
+    }
+    if (signal.aborted) return undefined;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or another user's
+    }
+    for (const fd of fds) {
+      if (readLink(`/proc/${pid}/fd/${fd}`) !== target) continue;
+      const stat = readStat(pid);
+      // Still the holder after its stat was read: the stat is that process's.
+      if (stat && readLink(`/proc/${pid}/fd/${fd}`) === target) return { pid, stat };
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function describe(pid: number, stat: Stat): PeerProcess {
+  const parents: ProcessRef[] = [];
+  let ppid = stat.ppid;
+  while (ppid > 1 && parents.length < MAX_PARENTS) {
+    const s = readStat(ppid);
+    if (!s) break;
+    parents.push({ pid: ppid, name: s.name, startTime: s.startTime });
+    ppid = s.ppid;
+  }
+  let container;
+  try {
+    container = containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  } catch {
+    container = undefined;
+  }
+  const exe = readLink(`/proc/${pid}/exe`);
+  const cwd = readLink(`/proc/${pid}/cwd`);
+  return {
+    pid,
+    name: stat.name,
+    startTime: stat.startTime,
+    ...(exe ? { exe } : {}),
+    ...(cwd ? { cwd } : {}),
+    parents,
+    ...(container ? { container } : {}),
+  };
+}
+
+export class LinuxPeerFinder implements PeerFinder {
+  readonly method = '/proc (ss for Unix-socket peers)';
+
+  async find(conn: PeerConnection, signal: AbortSignal): Promise<PeerProcess | undefined> {
+    let inode: number | undefined;
+    if (conn.transport === 'tcp') {
+      for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        const text = await readFile(table, 'utf8').catch(() => '');
+        inode = tcpInodeIn(text, conn.remoteAddress, conn.remotePort, conn.localPort);
+        if (inode) break;
+      }
+    } else {
+      const ours =
+        conn.fd === undefined ? undefined : socketInode(readLink(`/proc/self/fd/${conn.fd}`) ?? '');
+      if (ours === undefined) return undefined;
+      const out = await runTool('ss', ['-xn'], signal);
+      inode = out === undefined ? undefined : unixPeerInodeIn(out, ours);
+    }
+    if (!inode || signal.aborted) return undefined;
+    const holder = await holderOf(inode, signal);
+    return holder && describe(holder.pid, holder.stat);
+  }
+}

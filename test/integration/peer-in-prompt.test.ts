@@ -1,0 +1,194 @@
+// The program that asks, end to end with real processes: a renamed copy of curl POSTing
+// /sign on loopback, ssh-add signing through the host-local agent socket. Each is named in
+// the prompt (with its pid and parents) and in the audit record of the decision.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
+import { formatAudit, type AuditRecord } from '../../src/core/approval/audit.js';
+import { requestLines } from '../../src/core/approval/request-view.js';
+import { describePeer } from '../../src/core/peer/peer-process.js';
+import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
+import { SHIM, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { UNSAFE_FOR_DISPLAY } from '../../src/core/display-text.js';
+
+const linux = process.platform === 'linux';
+let dir: string;
+let agent: Agent;
+let key: TestKey;
+
+before(async () => {
+  if (!linux) return;
+  dir = tempDir('sap-peer-');
+  agent = await startAgent(dir);
+  key = await makeKey(dir, 'ed25519');
+  await agent.add(key);
+});
+
+async function proxyWith(env: Record<string, string>) {
+  const audit: AuditRecord[] = [];
+  const p = await startTestProxy(
+    { SSH_AGENT_PROXY_UPSTREAM: agent.sock, SSH_AGENT_PROXY_APPROVAL: 'prompt', ...env },
+    undefined,
+    { audit: { write: (r) => void audit.push(r) } },
+  );
+  return { ...p, audit };
+}
+
+/** Allow each request put to a person, once; the requests seen. */
+function allowEach(p: TestProxy): PendingRequest[] {
+  const seen: PendingRequest[] = [];
+  p.proxy.broker.attach({
+    update(queue) {
+      for (const q of queue) {
+        if (seen.some((s) => s.id === q.id)) continue;
+        seen.push(q);
+        p.proxy.broker.answer({ id: q.id }, 'allow-once');
+      }
+    },
+  });
+  return seen;
+}
+
+function exit(child: ChildProcess): Promise<number | null> {
+  return new Promise((r) =>
+    child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c)),
+  );
+}
+
+const programLine = (r: PendingRequest) => requestLines(r).find((l) => l.label === 'Program');
+
+describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'Linux' }, () => {
+  it('a renamed curl on loopback: name, pid and parents', async () => {
+    const p = await proxyWith({});
+    const seen = allowEach(p);
+    const fetcher = join(dir, 'fetch-renamed');
+    copyFileSync('/usr/bin/curl', fetcher);
+    const payload = join(dir, 'payload');
+    writeFileSync(payload, 'some data to sign\n');
+    // sh in between, so the chain is fetch-renamed ← sh ← node.
+    const sh = spawn(
+      'sh',
+      [
+        '-c',
+        '"$0" -fsS -o /dev/null --data-binary @"$1" "$2"',
+        fetcher,
+        payload,
+        `${p.url}/sign?namespace=git`,
+      ],
+      { stdio: 'ignore' },
+    );
+    assert.equal(await exit(sh), 0, 'curl got its signature');
+    assert.equal(seen.length, 1);
+    const program = seen[0]!.client.program;
+    assert.ok(program, 'the prompt names the program');
+    assert.equal(program.name, 'fetch-renamed');
+    assert.equal(program.exe, fetcher);
+    assert.equal(program.parents[0]?.pid, sh.pid);
+    assert.equal(program.parents[0]?.name, 'sh');
+    assert.equal(program.parents[1]?.pid, process.pid);
+    assert.match(
+      programLine(seen[0]!)?.value ?? '',
+      new RegExp(`^fetch-renamed \\(pid ${program.pid}\\) ← sh ← `),
+    );
+    const rec = p.audit.find((a) => a.id && a.outcome === 'ok');
+    assert.ok(rec, 'the decision is recorded');
+    assert.equal(rec.program, describePeer(program));
+    // `ssh-agent-proxy audit` prints it.
+    assert.match(
+      formatAudit(rec),
+      new RegExp(`  program: fetch-renamed \\(pid ${program.pid}\\) ← sh`),
+    );
+  });
+
+  it('ssh-add through the host-local agent socket', async () => {
+    const sockDir = join(dir, 'local-agent');
+    const path = join(sockDir, 'agent.sock');
+    const p = await proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: path });
+    const seen = allowEach(p);
+    // -T: ssh-add asks the agent to sign a challenge with the key, and checks it.
+    const add = spawn('ssh-add', ['-T', key.pub], {
+      stdio: 'ignore',
+      env: { ...process.env, SSH_AUTH_SOCK: path },
+    });
+    assert.equal(await exit(add), 0, 'ssh-add -T succeeded');
+    assert.ok(seen.length >= 1);
+    const program = seen[0]!.client.program;
+    assert.equal(program?.name, 'ssh-add');
+    assert.equal(program?.pid, add.pid);
+    assert.equal(program?.parents[0]?.pid, process.pid);
+    assert.match(programLine(seen[0]!)?.value ?? '', new RegExp(`^ssh-add \\(pid ${add.pid}\\)`));
+    const rec = p.audit.find((a) => a.client === 'local socket');
+    assert.ok(rec, 'the decision is recorded');
+    assert.equal(rec.program, describePeer(program!));
+  });
+
+  it('git commit -S through the shim: git is in the chain, the commit in the prompt', async (t) => {
+    const p = await proxyWith({});
+    const seen = allowEach(p);
+    const home = join(dir, 'git-home');
+    const repo = join(home, 'repo');
+    mkdirSync(repo, { recursive: true });
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      GIT_CONFIG_NOSYSTEM: '1',
+      SSH_AGENT_PROXY_URL: `${p.url}/sign`,
+    };
+    const git = (...args: string[]) => run('git', args, { env, cwd: repo });
+    await git('init', '-q', '-b', 'main');
+    for (const [k, v] of [
+      ['user.name', 'Ana Example'],
+      ['user.email', 'ana@example.test'],
+      ['gpg.format', 'ssh'],
+      ['gpg.ssh.program', SHIM],
+      ['user.signingkey', key.pub],
+    ])
+      await git('config', k!, v!);
+    writeFileSync(join(repo, 'f'), 'hello\n');
+    await git('add', 'f');
+    const c = await git('commit', '-S', '-q', '-m', 'Fix login race');
+    assert.equal(c.code, 0, c.stderr);
+    const commit = seen.find((r) => r.description.kind === 'commit');
+    assert.ok(commit, 'the commit was put to the person');
+    const program = commit.client.program;
+    assert.ok(program, 'the prompt names the program');
+    // The shim (or the curl it runs) was started by git, started by this test.
+    t.diagnostic(describePeer(program));
+    const chain = [program, ...program.parents];
+    const gitAt = chain.findIndex((q) => q.name === 'git');
+    assert.ok(gitAt >= 0, `git in ${describePeer(program)}`);
+    assert.ok(chain.slice(gitAt).some((q) => q.pid === process.pid));
+  });
+
+  it('a program named to draw on the screen is shown as plain text', async () => {
+    const p = await proxyWith({});
+    const seen = allowEach(p);
+    // Linux keeps 15 bytes of the file name as the process name: ESC and CR among them.
+    const hostile = join(dir, 'x\u001b[2J\rok\u202e');
+    copyFileSync('/usr/bin/curl', hostile);
+    const payload = join(dir, 'payload2');
+    writeFileSync(payload, 'data\n');
+    const child = spawn(
+      hostile,
+      ['-fsS', '-o', '/dev/null', '--data-binary', `@${payload}`, `${p.url}/sign?namespace=git`],
+      {
+        stdio: 'ignore',
+      },
+    );
+    assert.equal(await exit(child), 0);
+    const program = seen[0]?.client.program;
+    assert.ok(
+      program?.name.includes('\u001b'),
+      'the kernel kept the raw name (the test has teeth)',
+    );
+    const shown = programLine(seen[0]!)?.value ?? '';
+    assert.doesNotMatch(shown, UNSAFE_FOR_DISPLAY);
+    assert.match(shown, /^x ?\[2J ?ok/);
+    const rec = p.audit.find((a) => a.outcome === 'ok');
+    assert.doesNotMatch(rec?.program ?? '', UNSAFE_FOR_DISPLAY);
+    assert.ok(rec?.program);
+  });
+});
