@@ -117,6 +117,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     grantMaxUses: config.grantMaxSignatures,
     maxPending: config.maxPending,
     maxPendingPerClient: config.maxPendingPerClient,
+    allowAnyLocalProcess: config.allowAnyLocalProcess,
     clock: opts.clock,
   });
 
