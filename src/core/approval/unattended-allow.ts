@@ -21,7 +21,7 @@ export function refuseUnattendedAllowForAnyone(state: UnattendedState, setting: 
   if (state.policy !== 'allow' || state.allowAnyLocalProcess || state.usableTokens > 0) return;
   throw new ConfigError(
     setting,
-    'approval "allow" needs at least one client token, else any local process or user signs without a prompt or a name; create one with: ssh-agent-proxy token create NAME (or choose approval "prompt"; to accept anyone on purpose see SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS)',
+    'approval "allow" needs at least one client token, else any local process or user signs without a prompt or a name; create one with: ssh-agent-proxy token create NAME (or choose approval "prompt"; to accept anyone on purpose see SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS, which takes effect at start)',
   );
 }
 
