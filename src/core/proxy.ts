@@ -129,6 +129,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     grantMaxUses: config.grantMaxSignatures,
     maxPending: config.maxPending,
     maxPendingPerClient: config.maxPendingPerClient,
+    allowAnyLocalProcess: config.allowAnyLocalProcess,
     clock: opts.clock,
     onGrantGiven: (g) => recordEvent(grantGivenRecord(g)),
   });

@@ -199,6 +199,21 @@ describe('approval broker', () => {
     assert.equal(prompter.last.length, 1);
   });
 
+  it('policy allow asks for a tokenless client unless anyone was accepted on purpose', async () => {
+    const { broker, prompter } = setup({ policy: 'allow' });
+    assert.equal(broker.decideWithoutPrompt(bob, key, 'git'), null);
+    const asked = ask(broker, bob);
+    assert.equal(prompter.last.length, 1);
+    assert.equal(prompter.last[0]!.client.id, bob.id);
+    broker.answer({ id: prompter.last[0]!.id }, 'deny');
+    denied(await asked, 'denied-by-user', 'person');
+    assert.deepEqual(await ask(broker, alice), { allowed: true, by: 'policy' });
+
+    const anyone = setup({ policy: 'allow', allowAnyLocalProcess: true });
+    assert.deepEqual(await ask(anyone.broker, bob), { allowed: true, by: 'policy' });
+    assert.equal(anyone.prompter.seen.flat().length, 0);
+  });
+
   it('no prompter attached → no-approver', async () => {
     const broker = new ApprovalBroker({
       policy: 'prompt',

@@ -9,6 +9,7 @@ export type { Grant } from './grants.js';
 import type { ClientInfo } from './client.js';
 import { realClock, type Clock } from '../clock.js';
 import { ProxyError } from '../errors.js';
+import { allowsUnattended } from './unattended-allow.js';
 
 export { realClock, type Clock } from '../clock.js';
 
@@ -63,6 +64,11 @@ export interface BrokerOptions {
   grantMaxUses: number;
   maxPending: number;
   maxPendingPerClient: number;
+  /**
+   * Policy `allow` decides for tokenless clients too (SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS);
+   * off by default, so they are asked.
+   */
+  allowAnyLocalProcess?: boolean;
   clock?: Clock;
   /** Told of each grant a person gives, before the requests it allows are answered (the audit). */
   onGrantGiven?: (grant: Grant) => void;
@@ -222,11 +228,18 @@ export class ApprovalBroker {
     return null;
   }
 
-  /** A decision that needs no person: policy allow or a live grant (which is then used). */
+  /**
+   * A decision that needs no person: policy allow (for a client it covers) or a live grant
+   * (which is then used).
+   */
   decideWithoutPrompt(client: ClientInfo, key: KeyInfo, namespace: string): Decision | null {
     const pre = this.precheck();
     if (pre) return pre;
-    if (this.policyValue === 'allow') return { allowed: true, by: 'policy' };
+    if (
+      this.policyValue === 'allow' &&
+      allowsUnattended(client, this.opts.allowAnyLocalProcess === true)
+    )
+      return { allowed: true, by: 'policy' };
     const g = this.grantBook.find(client, key.fingerprint, namespace);
     if (!g || !this.grantBook.use(g)) return null;
     this.changed();

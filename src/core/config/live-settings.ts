@@ -24,6 +24,21 @@ const LIVE = new Set<keyof Settings>([
   'denyWhenLocked',
 ]);
 
+/**
+ * What `key` will be on the running proxy once `parsed` is applied: the patch's value for a
+ * live setting, else the value in force now. A setting that waits for a restart is not in
+ * force by being saved (and at the restart an environment variable or flag may shadow it),
+ * so a check judged on the patch alone could pass a state the proxy would not start in.
+ */
+function inForceAfter<K extends keyof Settings>(
+  config: Config,
+  parsed: Partial<Settings>,
+  key: K,
+): Settings[K] {
+  const next = parsed[key];
+  return LIVE.has(key) && next !== undefined ? (next as Settings[K]) : config[key];
+}
+
 /** What of the approval gate a settings change reaches (the broker has these). */
 export interface ApprovalTuning {
   setPolicy(policy: Settings['approval']): void;
@@ -35,13 +50,16 @@ export function applySettings(
   broker: ApprovalTuning,
   onHostsChanged: () => void,
   values: SettingsValues,
-  /** A refusal of the change as a whole (throws ConfigError), before anything is written. */
+  /**
+   * A refusal of the change as a whole (throws ConfigError), before anything is written. It
+   * is given the values the running proxy will hold once the change is applied.
+   */
   check: (next: Pick<Settings, 'approval' | 'allowAnyLocalProcess'>) => void = () => {},
 ): ApplyResult {
   const parsed = parseSettingsPatch(values); // throws ConfigError naming the setting
   check({
-    approval: parsed.approval ?? config.approval,
-    allowAnyLocalProcess: parsed.allowAnyLocalProcess ?? config.allowAnyLocalProcess,
+    approval: inForceAfter(config, parsed, 'approval'),
+    allowAnyLocalProcess: inForceAfter(config, parsed, 'allowAnyLocalProcess'),
   });
   writeSettings(config.configDir, values);
   const result: ApplyResult = { applied: [], restartNeeded: [], shadowed: {} };

@@ -227,7 +227,7 @@ export const SETTINGS: readonly AnySpec[] = [
     flag: 'approval',
     default: 'prompt',
     describe:
-      'prompt: a person approves each request (tray or terminal); allow: sign unattended, which needs at least one client token (see SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS); deny: refuse everything.',
+      'prompt: a person approves each request (tray or terminal); allow: sign unattended for clients that present a token, which needs at least one client token (a tokenless client, such as the host-local agent socket, is still asked; see SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS); deny: refuse everything.',
     parse: (r) =>
       ['prompt', 'allow', 'deny'].includes(r)
         ? (r as Settings['approval'])
@@ -238,7 +238,7 @@ export const SETTINGS: readonly AnySpec[] = [
     env: 'SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS',
     flag: 'allow-any-local-process',
     default: '',
-    describe: `Lets approval \`allow\` run with no client token, so that any local process or user signs and logs in silently and unnamed (the Rust ssh-agent-proxy's trust model). Only the exact value \`${ANY_LOCAL_PROCESS_CONSENT}\` turns it on.`,
+    describe: `Lets approval \`allow\` run with no client token and decide for tokenless clients too (anonymous HTTP callers, the host-local agent socket), so that any local process or user signs and logs in silently and unnamed (the Rust ssh-agent-proxy's trust model). Only the exact value \`${ANY_LOCAL_PROCESS_CONSENT}\` turns it on.`,
     parse: (r) =>
       r.trim() === ''
         ? false
