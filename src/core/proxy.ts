@@ -274,20 +274,23 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     rateLimit: (clientId, signal) => rateLimiter.admit(clientId, signal),
     auditReady: () => trail.ready(),
     record: (r: EndpointRecord) =>
-      recordActivity({
-        time: new Date().toISOString(),
-        id: r.id,
-        client: r.client.name,
-        clientId: r.client.token?.id ?? null,
-        remote: r.client.address,
-        key: r.key,
-        namespace: r.scope,
-        what: r.what,
-        ...decisionFields(r.decision),
-        status: r.status,
-        outcome: r.outcome,
-        ms: r.ms,
-      }),
+      // An anonymous caller's refusal that no one decided: a few are recorded, a flood counted.
+      r.status !== 200 && !r.decision && !r.client.token && !refusals.mayRecordIndividually()
+        ? refusals.count(r.client, r.outcome)
+        : recordActivity({
+            time: new Date().toISOString(),
+            id: r.id,
+            client: r.client.name,
+            clientId: r.client.token?.id ?? null,
+            remote: r.client.address,
+            key: r.key,
+            namespace: r.scope,
+            what: r.what,
+            ...decisionFields(r.decision),
+            status: r.status,
+            outcome: r.outcome,
+            ms: r.ms,
+          }),
     frameTimeoutMs: config.bodyTimeout,
     idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
   };
