@@ -227,6 +227,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
    * display-safe) before the answer leaves; shown once written.
    */
   const recordActivity = async (raw: AuditRecord): Promise<void> => {
+    // An anonymous agent-endpoint caller's refusal that no one decided (over /sign such
+    // refusals are counted before they get here): a few are recorded, a flood counted.
+    const anonymousRefusal = raw.status !== 200 && raw.decision === 'none' && !raw.clientId;
+    if (
+      anonymousRefusal &&
+      (raw.kind ?? 'request') === 'request' &&
+      !refusals.mayRecordIndividually()
+    ) {
+      refusals.count({ id: raw.client, name: raw.client, address: raw.remote }, raw.outcome);
+      return;
+    }
     showActivity(await trail.record(raw));
   };
   /** An event (a grant given, a token's end): written in order, ahead of the records that follow it. */
@@ -274,23 +285,20 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     rateLimit: (clientId, signal) => rateLimiter.admit(clientId, signal),
     auditReady: () => trail.ready(),
     record: (r: EndpointRecord) =>
-      // An anonymous caller's refusal that no one decided: a few are recorded, a flood counted.
-      r.status !== 200 && !r.decision && !r.client.token && !refusals.mayRecordIndividually()
-        ? refusals.count(r.client, r.outcome)
-        : recordActivity({
-            time: new Date().toISOString(),
-            id: r.id,
-            client: r.client.name,
-            clientId: r.client.token?.id ?? null,
-            remote: r.client.address,
-            key: r.key,
-            namespace: r.scope,
-            what: r.what,
-            ...decisionFields(r.decision),
-            status: r.status,
-            outcome: r.outcome,
-            ms: r.ms,
-          }),
+      recordActivity({
+        time: new Date().toISOString(),
+        id: r.id,
+        client: r.client.name,
+        clientId: r.client.token?.id ?? null,
+        remote: r.client.address,
+        key: r.key,
+        namespace: r.scope,
+        what: r.what,
+        ...decisionFields(r.decision),
+        status: r.status,
+        outcome: r.outcome,
+        ms: r.ms,
+      }),
     frameTimeoutMs: config.bodyTimeout,
     idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
   };
