@@ -253,6 +253,17 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
    * display-safe) before the answer leaves; shown once written.
    */
   const recordActivity = async (raw: AuditRecord): Promise<void> => {
+    // An anonymous agent-endpoint caller's refusal that no one decided (over /sign such
+    // refusals are counted before they get here): a few are recorded, a flood counted.
+    const anonymousRefusal = raw.status !== 200 && raw.decision === 'none' && !raw.clientId;
+    if (
+      anonymousRefusal &&
+      (raw.kind ?? 'request') === 'request' &&
+      !refusals.mayRecordIndividually()
+    ) {
+      refusals.count({ id: raw.client, name: raw.client, address: raw.remote }, raw.outcome);
+      return;
+    }
     showActivity(await trail.record(raw));
   };
   /** An event (a grant given, a token's end): written in order, ahead of the records that follow it. */

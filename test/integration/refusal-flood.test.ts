@@ -10,7 +10,12 @@ import { Agent as HttpAgent } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readAudit } from '../../src/core/approval/audit.js';
-import { RefusalSummary } from '../../src/core/approval/refusal-summary.js';
+import {
+  ANONYMOUS_RECORDS_PER_INTERVAL,
+  RefusalSummary,
+} from '../../src/core/approval/refusal-summary.js';
+import type { Socket } from 'node:net';
+import { upgradeAgent } from '../helpers/agent-bridge.js';
 import {
   auditFiles,
   auditFileSink,
@@ -111,4 +116,69 @@ describe('refusal floods', () => {
       2,
     );
   });
+
+  it('an anonymous agent-endpoint caller’s refusals: a few recorded one by one, a flood only counted', async () => {
+    const a = await agentWithKey();
+    const cfg = tempDir('sap-cfg-');
+    const { proxy, url } = await startTestProxy(
+      { SSH_AGENT_PROXY_UPSTREAM: a.agent.sock, SSH_AGENT_PROXY_CONFIG_DIR: cfg },
+      undefined,
+      {
+        audit: auditFileSink(cfg, { maxBytes: AUDIT_MAX, keep: 1 }),
+        refusals: refusalFileSink(cfg),
+      },
+    );
+    const up = await upgradeAgent(`${url}/agent`);
+    assert.equal(up.status, 101, up.head);
+    // SSHSIG data through the agent endpoint: refused (use-sign-endpoint) before any decision.
+    const blob = Buffer.from(a.key.line.split(' ')[1]!, 'base64');
+    const str = (b: Buffer) => Buffer.concat([u32(b.length), b]);
+    const refused = Buffer.concat([
+      Buffer.from([13]),
+      str(blob),
+      str(Buffer.from('SSHSIG…')),
+      u32(0),
+    ]);
+    const FLOOD = 200;
+    for (let i = 0; i < FLOOD; i++) assert.equal((await exchange(up.socket, refused))[0], 5);
+    up.socket.destroy();
+    await proxy.close(1_000);
+    const individual = readAudit(auditFiles(cfg, 1), 10_000).filter(
+      (r) => r.outcome === 'use-sign-endpoint',
+    );
+    assert.equal(individual.length, ANONYMOUS_RECORDS_PER_INTERVAL);
+    const summary = readAudit(refusalFiles(cfg), 10_000);
+    assert.equal(summary.length, 1);
+    assert.match(
+      summary[0]!.what ?? '',
+      new RegExp(
+        `^${FLOOD - ANONYMOUS_RECORDS_PER_INTERVAL} requests refused .*: ${FLOOD - ANONYMOUS_RECORDS_PER_INTERVAL} use-sign-endpoint$`,
+      ),
+    );
+  });
 });
+
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+
+function exchange(sock: Socket, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (c: Buffer) => {
+      buf = Buffer.concat([buf, c]);
+      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        sock.off('data', onData);
+        sock.off('close', onClose);
+        resolve(buf.subarray(4));
+      }
+    };
+    const onClose = () => reject(new Error('closed'));
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    sock.resume();
+    sock.write(Buffer.concat([u32(payload.length), payload]));
+  });
+}

@@ -8,6 +8,11 @@ import type { ClientInfo } from './client.js';
 import type { AuditRecord } from './audit.js';
 
 export const REFUSAL_INTERVAL_MS = 60_000;
+/**
+ * Refusals of anonymous agent-endpoint callers recorded one by one per interval (a person
+ * debugging a login wants to see the occasional one); past that they are only counted.
+ */
+export const ANONYMOUS_RECORDS_PER_INTERVAL = 10;
 /** Sources named one by one per interval; the others share one line. */
 export const REFUSAL_SOURCES = 16;
 
@@ -29,6 +34,7 @@ export interface RefusalSummaryOptions {
 
 export class RefusalSummary {
   private tallies = new Map<string, Tally>();
+  private individual = 0;
   private started: Date;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => Date;
@@ -65,11 +71,19 @@ export class RefusalSummary {
     t.codes.set(code, (t.codes.get(code) ?? 0) + 1);
   }
 
+  /** Whether one more refusal may be recorded one by one in this interval (else count it). */
+  mayRecordIndividually(): boolean {
+    if (this.individual >= ANONYMOUS_RECORDS_PER_INTERVAL) return false;
+    this.individual++;
+    return true;
+  }
+
   /** Emit the summaries counted so far and start a new interval. */
   flush(): void {
     const from = this.started;
     const to = this.now();
     this.started = to;
+    this.individual = 0;
     if (this.tallies.size === 0) return;
     const tallies = [...this.tallies.values()];
     this.tallies = new Map();
