@@ -149,7 +149,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       if (rec) recordEvent(tokenEventRecord('token-expired', rec, ''));
       broker.revokeToken(t.id, t.state === 'expired' ? 'token-expired' : 'token-revoked');
       for (const c of [...agentConnections])
-        if (c.client.token?.id === t.id) c.close(`its token is ${t.state}`);
+        if (c.client.token?.id === t.id) c.close(`its token is ${t.state}`, `token-${t.state}`);
     }
     if (tokens.problem !== tokenProblem) {
       tokenProblem = tokens.problem;

@@ -115,6 +115,7 @@ export class EndpointConnection {
   private readonly frames = new FrameReader();
   private readonly queue: Buffer[] = [];
   private readonly bindings = new Bindings();
+  private closedCode: string | null = null;
   private readonly comments = new Map<string, string>();
   private readonly abort = new AbortController();
   private readonly upstream: UpstreamChannel;
@@ -154,9 +155,14 @@ export class EndpointConnection {
     else this.closeListeners.add(fn);
   }
 
-  close(why?: string): void {
+  /**
+   * `code` names why the proxy ended the connection (e.g. `token-revoked`), so a request it
+   * cut short is recorded as that, not as the client hanging up.
+   */
+  close(why?: string, code?: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closedCode = code ?? null;
     if (why) this.deps.log.debug(`agent connection of ${oneLine(this.client.name, 80)}: ${why}`);
     if (this.frameTimer) clearTimeout(this.frameTimer);
     this.abort.abort();
@@ -344,7 +350,7 @@ export class EndpointConnection {
       error = err;
     }
     rec.ms = Math.round(performance.now() - started);
-    if (this.abort.signal.aborted && rec.status >= 400) rec.outcome = 'hung-up';
+    if (this.abort.signal.aborted && rec.status >= 400) rec.outcome = this.closedCode ?? 'hung-up';
     try {
       await this.deps.record(rec);
     } catch (err) {
