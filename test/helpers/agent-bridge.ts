@@ -46,6 +46,8 @@ export function upgradeAgent(
 
 export interface ShimBridge {
   sock: string;
+  /** The bridge's own process (its relays run below it). */
+  pid: number;
   /** The first line the shim printed (`SSH_AUTH_SOCK=…; export SSH_AUTH_SOCK`). */
   line: string;
   stderr: () => string;
@@ -92,5 +94,5 @@ export async function startShimBridge(
   onCleanup(stop);
   await waitFor(() => out.includes('\n') || child.exitCode !== null, 15_000, 'the shim bridge');
   if (!out.includes('\n')) throw new Error(`the shim bridge exited ${child.exitCode}: ${err}`);
-  return { sock, line: out.split('\n')[0]!, stderr: () => err, stop };
+  return { sock, pid: child.pid!, line: out.split('\n')[0]!, stderr: () => err, stop };
 }

@@ -659,10 +659,19 @@ describe('agent endpoint: host-local socket', { skip: needsSshdAsRoot }, () => {
   });
 });
 
-/** No relay of a shim bridge is running (`sh|bash SHIM agent-relay`). */
-function relayGone(): boolean {
-  const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-  return !/^\S*(sh|bash|dash) \S+ agent-relay$/m.test(ps);
+/**
+ * No relay of this bridge is running (`sh|bash|dash SHIM agent-relay` in the bridge's process
+ * group, which every relay inherits, even one whose parent is gone; the bridges of other test
+ * files running beside this one do not count).
+ */
+function relayGone(bridgePid: number): boolean {
+  const ps = execFileSync('ps', ['-eo', 'pgid=,args='], { encoding: 'utf8' });
+  return !ps.split('\n').some((l) => {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(l);
+    return (
+      m !== null && Number(m[1]) === bridgePid && /^\S*(sh|bash|dash) \S+ agent-relay$/.test(m[2]!)
+    );
+  });
 }
 
 describe(
@@ -681,7 +690,7 @@ describe(
         assert.equal(r.code, 0, r.stderr + bridge.stderr());
         assert.equal(r.stdout.trim(), shell);
         // A relay that ended normally leaves nothing on the bridge's terminal.
-        await waitFor(() => relayGone(), 5_000, 'the relay to end');
+        await waitFor(() => relayGone(bridge.pid), 5_000, 'the relay to end');
         assert.equal(bridge.stderr(), '');
         await bridge.stop();
       }
