@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { containerFromCgroup } from './cgroup-container.js';
+import { nameContainer } from './container-name.js';
 import { runTool } from './run-tool.js';
 import type { PeerConnection, PeerFinder, PeerProcess, ProcessRef } from './peer-process.js';
 
@@ -209,6 +210,10 @@ export class LinuxPeerFinder implements PeerFinder {
     }
     if (!inode || signal.aborted) return undefined;
     const holder = await holderOf(inode, signal);
-    return holder && describe(holder.pid, holder.stat);
+    if (!holder) return undefined;
+    const found = describe(holder.pid, holder.stat);
+    // Docker and Podman name their containers; the id is what the cgroup says.
+    if (found.container) found.container = await nameContainer(found.container, signal);
+    return found;
   }
 }
