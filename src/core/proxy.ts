@@ -175,6 +175,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       id: ctx.id,
       client: ctx.client.name,
       program: ctx.client.program ? describePeer(ctx.client.program) : null,
+      claim: ctx.client.claim ?? null,
       remote: ctx.client.address,
       key: ctx.fingerprint ?? null,
       namespace: ctx.namespace ?? null,
