@@ -238,6 +238,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       client: ctx.client.name,
       clientId: ctx.client.token?.id ?? null,
       program: ctx.client.program ? describePeer(ctx.client.program) : null,
+      claim: ctx.client.claim ?? null,
       remote: ctx.client.address,
       key: ctx.fingerprint ?? null,
       namespace: ctx.namespace ?? null,

@@ -122,6 +122,40 @@ describe('peer process on Linux (real processes)', { skip: !linux && 'Linux /pro
     assert.equal(found?.parents[0]?.pid, process.pid);
   });
 
+  it('a burst of 20 connections at once: each is named, with its own pid', async () => {
+    const peers = new ConnectionPeers(choosePeerFinder(), 30_000);
+    const found: Promise<PeerProcess | undefined>[] = [];
+    let all!: () => void;
+    const twenty = new Promise<void>((r) => (all = r));
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      // Looked up while all 20 are open: curl waits for the answer.
+      found.push(peers.of(s));
+      if (found.length === 20) all();
+      void peers.of(s).then(() => {
+        if (found.length === 20) s.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n');
+        else void twenty.then(() => s.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const children = Array.from({ length: 20 }, () =>
+      spawn(fetcher, ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/`], { stdio: 'ignore' }),
+    );
+    try {
+      await twenty;
+      const peersFound = await Promise.all(found);
+      assert.deepEqual(
+        peersFound.map((p) => p?.name),
+        Array(20).fill('fetch-renamed'),
+      );
+      assert.deepEqual(new Set(peersFound.map((p) => p?.pid)), new Set(children.map((c) => c.pid)));
+    } finally {
+      await Promise.all(children.map(exited));
+      server.close();
+    }
+  });
+
   it('the macOS finder’s TCP path, run against Linux’s own lsof and ps', async () => {
     const peers = new ConnectionPeers(new DarwinPeerFinder(), 5_000);
     let found: PeerProcess | undefined;

@@ -191,4 +191,38 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     assert.doesNotMatch(rec?.program ?? '', UNSAFE_FOR_DISPLAY);
     assert.ok(rec?.program);
   });
+
+  it("the sandbox's own claim is shown apart, marked unverified, and recorded", async () => {
+    const p = await proxyWith({});
+    const seen = allowEach(p);
+    const payload = join(dir, 'payload3');
+    writeFileSync(payload, 'data\n');
+    const child = spawn(
+      'curl',
+      [
+        '-fsS',
+        '-o',
+        '/dev/null',
+        '-H',
+        'X-SSH-Agent-Proxy-Caller: git rebase -i main',
+        '--data-binary',
+        `@${payload}`,
+        `${p.url}/sign?namespace=git`,
+      ],
+      { stdio: 'ignore' },
+    );
+    assert.equal(await exit(child), 0);
+    const lines = requestLines(seen[0]!);
+    const said = lines.find((l) => l.label === 'Sandbox says');
+    assert.ok(said, 'the claim is shown');
+    assert.equal(said.value, 'git rebase -i main (its own claim, unverified)');
+    // What the host saw is its own line, before the claim.
+    const labels = lines.map((l) => l.label);
+    assert.ok(
+      labels.indexOf('Program') >= 0 && labels.indexOf('Program') < labels.indexOf('Sandbox says'),
+    );
+    const rec = p.audit.find((a) => a.outcome === 'ok');
+    assert.equal(rec?.claim, 'git rebase -i main');
+    assert.match(formatAudit(rec!), / {2}sandbox says: git rebase -i/);
+  });
 });

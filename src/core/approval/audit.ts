@@ -13,6 +13,8 @@ export interface AuditRecord {
   client: string;
   /** The program that asked, as the host saw it (`git (pid 1234) ← bash`), where known. */
   program?: string | null;
+  /** What the sandbox said runs it (unverified), where it said. */
+  claim?: string | null;
   remote: string;
   key: string | null;
   namespace: string | null;
@@ -70,6 +72,7 @@ export function cleanAuditRecord(r: AuditRecord): AuditRecord {
     id: text(r.id),
     client: text(r.client),
     ...(r.program ? { program: text(r.program) } : {}),
+    ...(r.claim ? { claim: text(r.claim) } : {}),
     remote: text(r.remote),
     key: textOrNull(r.key),
     namespace: textOrNull(r.namespace),
@@ -134,5 +137,6 @@ export function formatAudit(record: AuditRecord): string {
     r.what ?? '-',
     `${r.ms} ms`,
     ...(r.program ? [`program: ${r.program}`] : []),
+    ...(r.claim ? [`sandbox says: ${r.claim}`] : []),
   ].join('  ');
 }

@@ -33,6 +33,11 @@ export interface ClientInfo {
    * grants, limits and rate buckets never key on it.
    */
   program?: PeerProcess;
+  /**
+   * What the sandbox says runs it (the shim's parent, e.g. `git commit -S`): its own claim,
+   * unverified, shown apart from what the host saw. Per request.
+   */
+  claim?: string;
 }
 
 export function anonymousClient(address: string): ClientInfo {

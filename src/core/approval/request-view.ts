@@ -111,6 +111,10 @@ export function requestLines(r: PendingRequest): ViewLine[] {
     ),
     // As the host saw it: information, not who the client is.
     ...(r.client.program ? [line('Program', describePeer(r.client.program))] : []),
+    // The sandbox's word only: marked so, never mistaken for what the host saw.
+    ...(r.client.claim
+      ? [line('Sandbox says', `${r.client.claim} (its own claim, unverified)`)]
+      : []),
     ...detailLines(r.description),
     line('Key', `${displayText(r.key.label, 40)}${comment ? ` · ${comment}` : ''}`),
     line('Fingerprint', r.key.fingerprint),

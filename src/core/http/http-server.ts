@@ -10,6 +10,7 @@ import { anonymousClient, type ClientInfo } from '../approval/client.js';
 import { asProxyError, oneLine, ProxyError, TokenRefused } from '../errors.js';
 import { busy, type ByteBudget } from './limits.js';
 import { logs, type Logger } from '../logger.js';
+import { displayText } from '../display-text.js';
 import type { PeerProcess } from '../peer/peer-process.js';
 
 export interface RequestContext {
@@ -96,6 +97,8 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; query: readonly string[] 
 };
 
 export const KEY_HEADER = 'x-ssh-agent-proxy-key';
+/** What the sandbox says runs the request (the shim sends its parent's command line). */
+export const CLAIM_HEADER = 'x-ssh-agent-proxy-caller';
 
 /** The expectation Node recognises (its own pattern); only HTTP/1.1 requests may carry it. */
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
@@ -365,6 +368,9 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
         const found = await program;
         if (found) ctx.client = { ...ctx.client, program: found };
+        const claim = req.headers[CLAIM_HEADER];
+        if (typeof claim === 'string' && claim.trim())
+          ctx.client = { ...ctx.client, claim: displayText(claim, 200) };
         const signature = await api.sign(ctx, { namespace, keySpec: queryKey ?? headerKey, body });
         await recordSign(200, 'ok');
         status = 200;

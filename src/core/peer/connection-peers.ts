@@ -1,19 +1,23 @@
 // The program at the other end of each same-host connection, looked up once per connection
 // (a kept-alive connection's later requests reuse it) and within a small budget: a request
-// never waits longer than that for it, and past it the program is "unknown". Lookups run one
-// at a time — each is a walk of the OS's process table — and one still queued when its
-// budget runs out is skipped, so a burst of connections cannot make the proxy scan without
-// end. Connections from beyond loopback are not looked up: the host cannot see that process.
+// never waits longer than that for it, and past it the program is "unknown". A few lookups
+// run at once (a burst of connections shares one walk of /proc on Linux); one still waiting
+// for its turn when its budget ends is dropped, so a flood cannot make the proxy scan
+// without end. Connections from beyond loopback are not looked up: the host cannot see
+// that process.
 import type { Socket } from 'node:net';
 import { isLoopbackHost } from '../host-port.js';
 import type { PeerConnection, PeerFinder, PeerProcess } from './peer-process.js';
 
 /** How long a request may wait for its program to be found (the lookup starts at accept). */
 export const PEER_BUDGET_MS = 400;
+/** Lookups running at once (each may start a tool on macOS and Windows). */
+const MAX_RUNNING = 8;
 
 export class ConnectionPeers {
   private readonly known = new WeakMap<Socket, Promise<PeerProcess | undefined>>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly finder: PeerFinder | null,
@@ -70,6 +74,36 @@ export class ConnectionPeers {
     });
   }
 
+  /**
+   * A place among the lookups running at once; resolves with its release, or null when the
+   * budget ended first. Lookups that run together share their work where the OS allows
+   * (one walk of /proc serves them all on Linux).
+   */
+  private slot(signal: AbortSignal): Promise<(() => void) | null> {
+    const release = () => {
+      this.running--;
+      this.waiting.shift()?.();
+    };
+    if (this.running < MAX_RUNNING) {
+      this.running++;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve) => {
+      const go = () => {
+        signal.removeEventListener('abort', giveUp);
+        this.running++;
+        resolve(release);
+      };
+      const giveUp = () => {
+        const i = this.waiting.indexOf(go);
+        if (i >= 0) this.waiting.splice(i, 1);
+        resolve(null);
+      };
+      this.waiting.push(go);
+      signal.addEventListener('abort', giveUp, { once: true });
+    });
+  }
+
   private lookup(socket: Socket, unixPath: string | undefined): Promise<PeerProcess | undefined> {
     const conn = connectionOf(socket, unixPath);
     if (!this.finder || !conn) return Promise.resolve(undefined);
@@ -77,10 +111,13 @@ export class ConnectionPeers {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), this.budgetMs);
     timer.unref();
-    const run = this.queue.then(() =>
-      ac.signal.aborted ? undefined : finder.find(conn, ac.signal).catch(() => undefined),
-    );
-    this.queue = run;
+    const run = this.slot(ac.signal).then((free) => {
+      if (!free) return undefined;
+      return finder
+        .find(conn, ac.signal)
+        .catch(() => undefined)
+        .finally(free);
+    });
     const budget = new Promise<undefined>((resolve) =>
       ac.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
     );

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { containerFromCgroup } from './cgroup-container.js';
+import { nameContainer } from './container-name.js';
 import { runTool } from './run-tool.js';
 import type { PeerConnection, PeerFinder, PeerProcess, ProcessRef } from './peer-process.js';
 
@@ -123,42 +124,94 @@ function readLink(path: string): string | undefined {
 
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
+type Holder = { pid: number; stat: Stat };
+
 /**
- * The process holding `socket:[inode]`, newest pid first (the client is usually young),
- * with its stat read while it still holds it — so a pid reused a moment later is not
- * mistaken for it. Scans in short slices so the proxy keeps answering meanwhile.
+ * Finds the processes holding sockets, one walk of /proc for every lookup waiting at the
+ * time (a burst of new connections costs one walk, not one each). Newest pid first (a
+ * client is usually young), this process last (it holds every accepted connection, and is
+ * a client only in tests). A holder's stat is read while it still holds the socket, so a
+ * pid reused a moment later is not mistaken for it. The walk runs in short slices so the
+ * proxy keeps answering meanwhile; a lookup whose budget ends stops waiting for it.
  */
-async function holderOf(
-  inode: number,
-  signal: AbortSignal,
-): Promise<{ pid: number; stat: Stat } | undefined> {
-  const target = `socket:[${inode}]`;
-  const pids = readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .sort((a, b) => b - a);
-  let slice = performance.now();
-  for (const pid of pids) {
-    if (performance.now() - slice > SLICE_MS) {
-      await yieldNow();
-      slice = performance.now();
-    }
-    if (signal.aborted) return undefined;
-    let fds: string[];
+class SocketHolders {
+  private readonly wanted = new Map<string, ((h: Holder | undefined) => void)[]>();
+  private walking = false;
+
+  find(inode: number, signal: AbortSignal): Promise<Holder | undefined> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve(undefined);
+      const target = `socket:[${inode}]`;
+      const done = (h: Holder | undefined) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(h);
+      };
+      const onAbort = () => {
+        const list = this.wanted.get(target)?.filter((f) => f !== done);
+        if (list?.length) this.wanted.set(target, list);
+        else this.wanted.delete(target);
+        resolve(undefined);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.wanted.set(target, [...(this.wanted.get(target) ?? []), done]);
+      if (!this.walking) void this.walk();
+    });
+  }
+
+  private settle(target: string, h: Holder | undefined): void {
+    const list = this.wanted.get(target) ?? [];
+    this.wanted.delete(target);
+    for (const f of list) f(h);
+  }
+
+  /** Walk until nothing is wanted: a socket asked for mid-walk gets a walk of its own. */
+  private async walk(): Promise<void> {
+    this.walking = true;
     try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue; // gone, or another user's
-    }
-    for (const fd of fds) {
-      if (readLink(`/proc/${pid}/fd/${fd}`) !== target) continue;
-      const stat = readStat(pid);
-      // Still the holder after its stat was read: the stat is that process's.
-      if (stat && readLink(`/proc/${pid}/fd/${fd}`) === target) return { pid, stat };
-      return undefined;
+      while (this.wanted.size > 0) {
+        const round = new Set(this.wanted.keys());
+        await this.walkOnce(round);
+        for (const t of round) this.settle(t, undefined);
+      }
+    } finally {
+      this.walking = false;
     }
   }
-  return undefined;
+
+  private async walkOnce(round: Set<string>): Promise<void> {
+    const pids = readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+      .filter((p) => p !== process.pid)
+      .sort((a, b) => b - a);
+    pids.push(process.pid);
+    let slice = performance.now();
+    for (const pid of pids) {
+      if (performance.now() - slice > SLICE_MS) {
+        await yieldNow();
+        slice = performance.now();
+      }
+      // Lookups that gave up are no longer wanted.
+      for (const t of round) if (!this.wanted.has(t)) round.delete(t);
+      if (round.size === 0) return;
+      let fds: string[];
+      try {
+        fds = readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        continue; // gone, or another user's
+      }
+      for (const fd of fds) {
+        const link = readLink(`/proc/${pid}/fd/${fd}`);
+        if (link === undefined || !round.has(link)) continue;
+        const stat = readStat(pid);
+        // Still the holder after its stat was read: the stat is that process's.
+        const held = stat && readLink(`/proc/${pid}/fd/${fd}`) === link;
+        round.delete(link);
+        this.settle(link, held ? { pid, stat } : undefined);
+        if (round.size === 0) return;
+      }
+    }
+  }
 }
 
 function describe(pid: number, stat: Stat): PeerProcess {
@@ -191,11 +244,15 @@ function describe(pid: number, stat: Stat): PeerProcess {
 
 export class LinuxPeerFinder implements PeerFinder {
   readonly method = '/proc (ss for Unix-socket peers)';
+  private readonly holders = new SocketHolders();
 
   async find(conn: PeerConnection, signal: AbortSignal): Promise<PeerProcess | undefined> {
     let inode: number | undefined;
     if (conn.transport === 'tcp') {
-      for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+      // The client's own family first: a busy host's table is long and slow to read.
+      const v6 = conn.remoteAddress.includes(':') && !/^::ffff:\d/i.test(conn.remoteAddress);
+      const tables = v6 ? ['/proc/net/tcp6', '/proc/net/tcp'] : ['/proc/net/tcp', '/proc/net/tcp6'];
+      for (const table of tables) {
         const text = await readFile(table, 'utf8').catch(() => '');
         inode = tcpInodeIn(text, conn.remoteAddress, conn.remotePort, conn.localPort);
         if (inode) break;
@@ -208,7 +265,11 @@ export class LinuxPeerFinder implements PeerFinder {
       inode = out === undefined ? undefined : unixPeerInodeIn(out, ours);
     }
     if (!inode || signal.aborted) return undefined;
-    const holder = await holderOf(inode, signal);
-    return holder && describe(holder.pid, holder.stat);
+    const holder = await this.holders.find(inode, signal);
+    if (!holder) return undefined;
+    const found = describe(holder.pid, holder.stat);
+    // Docker and Podman name their containers; the id is what the cgroup says.
+    if (found.container) found.container = await nameContainer(found.container, signal);
+    return found;
   }
 }
