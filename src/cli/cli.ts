@@ -25,6 +25,7 @@ import { commandUsage, parseCommandLine, usage, UsageError, type ParsedArgs } fr
 import { followAudit } from './audit-follow.js';
 import { desktopNotifier } from './desktop-notify.js';
 import { headline, promptTitle } from '../core/approval/request-view.js';
+import { someoneMayBeAsked } from '../core/approval/unattended-allow.js';
 import { ControlClientError, controlRequest, describeAnswer } from './control-client.js';
 import { configDirSetting, ensureWritableConfigDir } from './config-dir.js';
 import { startedByNpm, watchParent } from './parent-watch.js';
@@ -174,12 +175,20 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
 
   let stop: (signal: string) => void = () => {};
   let prompter: TerminalPrompter | undefined;
-  if (config.approval === 'allow') {
+  if (config.approval === 'allow' && config.allowAnyLocalProcess) {
     log.warn(
       'UNATTENDED: approval policy "allow" signs every request without asking; give each sandbox its own token',
     );
+  } else if (config.approval === 'allow') {
+    log.warn(
+      `UNATTENDED: approval policy "allow" signs every request that carries a client token without asking${config.agentSocket ? '; the agent socket takes none, so its requests are asked' : ''}`,
+    );
   } else if (config.approval === 'deny') {
     log.warn('approval policy "deny": every request is refused');
+  }
+  // The terminal is taken over only where a request may wait for a person.
+  if (!someoneMayBeAsked(config)) {
+    /* nothing to show */
   } else if (process.stdin.isTTY && process.stdin instanceof ReadStream) {
     prompter = new TerminalPrompter({
       broker: proxy.broker,
@@ -193,6 +202,10 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
     prompter.start();
     log.info(
       'approval: requests are shown here; answer y (once), a (grant), n (deny); g lists grants, p pauses/resumes signing; Ctrl-C stops the proxy',
+    );
+  } else if (config.approval === 'allow') {
+    log.warn(
+      'stdin is not a terminal: requests on the agent socket will be denied (no-approver); approve them in a terminal or set SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS',
     );
   } else {
     log.warn(

@@ -20,7 +20,9 @@ import {
   type AgentWithKey,
 } from '../helpers/fixtures.js';
 import { tempDir } from '../helpers/openssh.js';
+import { needsTmux } from '../helpers/platform.js';
 import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { live, openConsoleTerminal } from '../helpers/tmux-console.js';
 
 const SIGN_RESPONSE = 14;
 const FAILURE = 5;
@@ -123,6 +125,39 @@ describe(
       const rec = tp.proxy.recent().at(-1)!;
       assert.equal(rec.client, 'local socket');
       assert.equal(rec.decidedBy, 'policy');
+    });
+  },
+);
+
+describe(
+  '--console under allow and the host-local agent socket (tmux)',
+  { skip: needsTmux },
+  () => {
+    it('asks for the socket in its terminal: n refuses, y signs', async () => {
+      const dir = tempDir();
+      const cfg = join(dir, 'cfg');
+      await createToken(cfg, 'some-other-sandbox');
+      const sock = join(dir, 'agent-dir', 'agent.sock');
+      const t = await openConsoleTerminal(dir, fx.agent.sock, {
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+        SSH_AGENT_PROXY_CONFIG_DIR: cfg,
+        SSH_AGENT_PROXY_AGENT_SOCKET: sock,
+      });
+      const start = await t.screen();
+      assert.match(start, /signs every request that carries a client token without asking/);
+      assert.match(start, /the agent socket takes none, so its requests are asked/);
+
+      const denied = signOverSocket(sock, 'denied login');
+      const shown = await t.until((s) => live(s) !== '', 'the prompt');
+      assert.match(live(shown), /local socket/);
+      await t.answer('n');
+      assert.equal(await denied, FAILURE);
+      await t.until((s) => live(s) === '', 'the answered prompt');
+
+      const approved = signOverSocket(sock, 'approved login');
+      await t.until((s) => live(s) !== '', 'the second prompt');
+      await t.answer('y');
+      assert.equal(await approved, SIGN_RESPONSE);
     });
   },
 );

@@ -33,3 +33,18 @@ export function refuseUnattendedAllowForAnyone(state: UnattendedState, setting: 
 export function allowsUnattended(client: ClientInfo, allowAnyLocalProcess: boolean): boolean {
   return allowAnyLocalProcess || client.token !== undefined;
 }
+
+/**
+ * Whether some request may wait for a person under this configuration, so a prompter is
+ * worth attaching. Under `allow` only tokenless clients are asked, and `allow` without the
+ * consent runs only once a token exists, which makes every HTTP request need one: the
+ * host-local agent socket is then the one tokenless client left.
+ */
+export function someoneMayBeAsked(c: {
+  approval: UnattendedState['policy'];
+  allowAnyLocalProcess: boolean;
+  agentSocket: string | null;
+}): boolean {
+  if (c.approval !== 'allow') return c.approval === 'prompt';
+  return !c.allowAnyLocalProcess && c.agentSocket !== null;
+}
