@@ -16,6 +16,8 @@ import { ApprovalBroker } from '../../src/core/approval/approval-broker.js';
 import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import { listenControl } from '../../src/core/control/control-socket.js';
 import { silentLogger } from '../../src/core/logger.js';
+import { newSecret } from '../../src/core/control/control-key.js';
+import { handshake } from '../helpers/control-handshake.js';
 import { onCleanup } from '../helpers/openssh.js';
 
 /** What one connection may make the proxy hold unsent: the bound (64 KiB) plus an answer. */
@@ -50,12 +52,14 @@ async function channelAt(broker: ApprovalBroker, idleMs?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'ctl-flood-'));
   chmodSync(dir, 0o700);
   const path = join(dir, 'control.sock');
-  const channel = await listenControl(path, broker, silentLogger, { idleMs });
+  const secret = newSecret();
+  const proxy = { url: 'http://127.0.0.1:1', pid: process.pid };
+  const channel = await listenControl(path, broker, silentLogger, { secret, proxy, idleMs });
   onCleanup(() => channel.close());
   const sock = connect({ path });
   onCleanup(() => sock.destroy());
   await new Promise<void>((r) => sock.once('connect', () => r()));
-  return sock;
+  return { sock, secret };
 }
 
 /** The proxy's own end of a connection in this process: every socket but `ours`. */
@@ -67,10 +71,11 @@ function serverSide(ours: Socket): Socket[] {
 describe('control channel: flood', () => {
   it('a client that never reads cannot make the proxy queue megabytes of answers; reading, it gets them all', async () => {
     const broker = await brokerWithGrants(60);
-    const sock = await channelAt(broker);
+    const { sock, secret } = await channelAt(broker);
+    const proof = await handshake(sock, secret);
     sock.pause(); // never read
     const line = '{"op":"status"}\n';
-    sock.write(line.repeat(2_000));
+    sock.write(`${JSON.stringify({ op: 'status', proof })}\n${line.repeat(1_999)}`);
     // Until the proxy stops reading this client (backpressure) or holds more than the bound.
     let held = 0;
     let stopped = false;
@@ -106,7 +111,9 @@ describe('control channel: flood', () => {
 
   it('blank lines do not keep a connection: it is closed when no request came for the idle time', async () => {
     const broker = await brokerWithGrants(0);
-    const sock = await channelAt(broker, 300);
+    const { sock, secret } = await channelAt(broker, 300);
+    const proof = await handshake(sock, secret);
+    sock.write(`${JSON.stringify({ op: 'status', proof })}\n`);
     let closed = false;
     sock.on('close', () => (closed = true));
     sock.on('error', () => {});

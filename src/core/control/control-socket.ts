@@ -6,8 +6,13 @@
 //   getpeereid), so these modes are the check; root can always connect.
 // - Windows: a pipe named from the config dir. libuv creates it with the default security
 //   descriptor: full control to the creating user, SYSTEM and Administrators, read-only
-//   access for Everyone — which cannot send a request. A process of another user that
-//   creates the name first makes start-up say the channel is off.
+//   access for Everyone. A process of another user that creates the name first makes
+//   start-up say the channel is off.
+// - Everywhere: before anything is carried out, the client and the proxy each prove they
+//   know the secret in `<config dir>/control.key`, readable by the person only
+//   (control-session.ts). So a process that holds the path or pipe name without the secret
+//   — another user's, a foreign or stale one — is detected by the client, and a client
+//   without it is refused.
 // Line framing is bounded: a line over MAX_LINE_BYTES is refused and the connection ends;
 // a few connections at a time, each closed when no request came for a while (blank lines do
 // not count). A client that sends requests and does not read the answers is not read from
@@ -19,7 +24,8 @@ import { join } from 'node:path';
 import type { ApprovalBroker } from '../approval/approval-broker.js';
 import type { Logger } from '../logger.js';
 import { listenLocalSocket } from '../agent-endpoint/local-socket.js';
-import { answerControl, MAX_LINE_BYTES, type ControlAnswer } from './control-protocol.js';
+import { MAX_LINE_BYTES, type ControlAnswer, type ProxyIdentity } from './control-protocol.js';
+import { ControlSession, type HelloAnswer } from './control-session.js';
 
 export const MAX_CONTROL_CONNECTIONS = 8;
 const IDLE_MS = 60_000;
@@ -59,7 +65,7 @@ export function controlSocketPath(
   return `\\\\.\\pipe\\ssh-agent-proxy-control-${id}`;
 }
 
-function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger, idleMs: number): void {
+function serveControl(sock: Socket, session: ControlSession, log: Logger, idleMs: number): void {
   let buffered = '';
   sock.setEncoding('utf8');
   sock.on('error', () => {});
@@ -78,7 +84,7 @@ function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger, idleMs:
     ended = true;
     if (!waiting) sock.end();
   });
-  const send = (a: ControlAnswer) => {
+  const send = (a: ControlAnswer | HelloAnswer) => {
     sock.write(`${JSON.stringify(a)}\n`);
     // A client that sends and never reads would grow our answers in memory.
     if (sock.writableLength > MAX_UNREAD_ANSWER_BYTES) sock.destroy();
@@ -116,7 +122,13 @@ function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger, idleMs:
       if (line.trim() === '') continue;
       stillBusy();
       try {
-        send(answerControl(line, broker, log, 'from another terminal'));
+        const reply = session.handle(line);
+        send(reply.answer);
+        if (reply.close) {
+          sock.removeAllListeners('data');
+          sock.pause();
+          return void sock.end(() => sock.destroy());
+        }
       } catch (err) {
         log.error(`control request failed: ${(err as Error).message}`);
         send({ ok: false, error: 'internal-error: the request could not be carried out' });
@@ -141,14 +153,25 @@ export async function listenControl(
   path: string,
   broker: ApprovalBroker,
   log: Logger,
-  opts: { idleMs?: number } = {},
+  opts: {
+    /** Known to the person's own clients only (control-key.ts). */
+    secret: Buffer;
+    /** Named in every answer: which proxy acted. */
+    proxy: ProxyIdentity;
+    idleMs?: number;
+  },
 ): Promise<ControlChannel> {
   const open = new Set<Socket>();
   const serve = (sock: Socket) => {
     if (open.size >= MAX_CONTROL_CONNECTIONS) return void sock.destroy();
     open.add(sock);
     sock.on('close', () => open.delete(sock));
-    serveControl(sock, broker, log, opts.idleMs ?? IDLE_MS);
+    serveControl(
+      sock,
+      new ControlSession(opts.secret, broker, log, opts.proxy),
+      log,
+      opts.idleMs ?? IDLE_MS,
+    );
   };
   checkSocketPathLength(path);
   let server: Server;
