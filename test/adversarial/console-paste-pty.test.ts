@@ -43,6 +43,14 @@ describe('a paste into the console (tmux)', { skip: needsTmux }, () => {
       assert.ok(t.raw().includes('\x1b[?2004h'), 'the console asked for bracketed paste');
       assert.equal(firstStatus, '403 denied-by-user', 'the paste answered the prompt');
       assert.equal(nextStatus, '403 denied-by-user', 'the paste left the sandbox a grant');
+      // Ctrl-C stops the proxy and gives the terminal back without bracketed paste.
+      await t.keys('C-c');
+      assert.equal(await t.exitStatus(), '0');
+      const raw = t.raw();
+      assert.ok(
+        raw.lastIndexOf('\x1b[?2004l') > raw.lastIndexOf('\x1b[?2004h'),
+        'bracketed paste switched off on the way out',
+      );
     });
   }
 });
