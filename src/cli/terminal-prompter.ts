@@ -357,8 +357,10 @@ export class TerminalPrompter implements Prompter {
       this.escape = 'esc';
       return this.pasting ? 'pasted' : undefined;
     }
+    // Ctrl-C stops the proxy even inside a paste: a paste whose end never came must not
+    // leave the person without a way out (stopping denies everything: fail-safe).
+    if (b === 0x03) return 'interrupt';
     if (this.pasting) return 'pasted';
-    if (b === 0x03) return 'interrupt'; // Ctrl-C
     return b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : undefined;
   }
 

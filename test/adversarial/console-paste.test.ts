@@ -52,6 +52,7 @@ function manualClock() {
 }
 
 function setup() {
+  let interrupts = 0;
   const time = manualClock();
   const input = Object.assign(new PassThrough(), {
     setRawMode: () => input,
@@ -73,7 +74,7 @@ function setup() {
     broker,
     input,
     screen: new LiveRegion(output, { TERM: 'xterm' }),
-    onInterrupt: () => {},
+    onInterrupt: () => void interrupts++,
     clock: time.clock,
   });
   p.start();
@@ -89,7 +90,16 @@ function setup() {
     assert.equal(broker.grants().length, 1);
     time.advance(ARM_DELAY_MS);
   };
-  return { time, broker, p, ask, paste, grantOne, screen: () => screen };
+  return {
+    time,
+    broker,
+    p,
+    ask,
+    paste,
+    grantOne,
+    screen: () => screen,
+    interrupts: () => interrupts,
+  };
 }
 
 const settled = (d: Promise<Decision>) =>
@@ -144,6 +154,18 @@ describe('a paste into the console is never keys', () => {
     assert.equal(broker.grants().length, 0);
     paste('y');
     assert.equal((await req).allowed, true);
+    p.stop();
+  });
+
+  it('a paste whose end never comes swallows keys, but Ctrl-C still stops the proxy', async () => {
+    const { time, p, ask, paste, interrupts } = setup();
+    const req = ask('commit from the sandbox');
+    time.advance(ARM_DELAY_MS * 4);
+    paste('\x1b[200~git commit -am wip');
+    paste('y');
+    assert.equal(await settled(req), 'pending', 'a key inside the unfinished paste answered');
+    paste('\x03');
+    assert.equal(interrupts(), 1);
     p.stop();
   });
 
