@@ -31,7 +31,7 @@ import { configDirSetting, ensureWritableConfigDir } from './config-dir.js';
 import { startedByNpm, watchParent } from './parent-watch.js';
 import { startConfiguredProxy, WRITTEN_AT_START } from './start.js';
 import { LiveRegion } from './live-region.js';
-import { TerminalPrompter } from './terminal-prompter.js';
+import { BRACKETED_PASTE_OFF, TerminalPrompter } from './terminal-prompter.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`ssh-agent-proxy: ${s}\n`);
@@ -200,8 +200,10 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
       alert: consoleAlert(config),
     });
     prompter.start();
+    // However the process ends, give the terminal back without bracketed paste.
+    process.once('exit', () => screen.setMode(BRACKETED_PASTE_OFF));
     log.info(
-      'approval: requests are shown here; answer y (once), a (grant), n (deny); g lists grants, p pauses/resumes signing; Ctrl-C stops the proxy',
+      'approval: requests are shown here; answer y (once), a (grant), n (deny); g lists grants, p pauses and r resumes signing; Ctrl-C stops the proxy',
     );
   } else if (config.approval === 'allow') {
     log.warn(

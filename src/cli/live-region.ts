@@ -126,6 +126,14 @@ export class LiveRegion {
     return () => this.out.off?.('resize', fn);
   }
 
+  /**
+   * Send a terminal mode switch (e.g. bracketed paste on or off) straight to the terminal —
+   * to any TTY, TERM=dumb too: a terminal that does not know it ignores it.
+   */
+  setMode(sequence: string): void {
+    if (this.out.isTTY === true) this.out.write(sequence);
+  }
+
   /** Let `write` put text on the stream (a log line) above the block, then redraw the block. */
   around(write: () => void): void {
     const erase = this.erase();

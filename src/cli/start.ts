@@ -12,6 +12,12 @@ import {
   listenControl,
   type ControlChannel,
 } from '../core/control/control-socket.js';
+import {
+  controlKeyPath,
+  newSecret,
+  removeControlKey,
+  writeControlKey,
+} from '../core/control/control-key.js';
 import { auditFiles, auditFileSink, refusalFileSink, refusalFiles } from '../log/audit-file.js';
 import { ensureWritableConfigDir } from './config-dir.js';
 import { findShim } from './find-shim.js';
@@ -53,13 +59,29 @@ export async function startConfiguredProxy(
  * channel only takes permission away, so running without it is not less safe.
  */
 async function withControlChannel(proxy: RunningProxy, log: Logger): Promise<RunningProxy> {
-  const path = controlSocketPath(proxy.config.configDir);
+  const configDir = proxy.config.configDir;
+  const path = controlSocketPath(configDir);
+  // A new secret each start; written only once this proxy holds the channel, so a second
+  // proxy on the same config dir never replaces the key of the first.
+  const secret = newSecret();
   let channel: ControlChannel;
   try {
-    channel = await listenControl(path, proxy.broker, log);
+    channel = await listenControl(path, proxy.broker, log, {
+      secret,
+      proxy: { url: proxy.url(), pid: process.pid },
+    });
   } catch (err) {
     log.warn(
-      `control channel off: ${(err as Error).message}; ssh-agent-proxy grants/pause/resume cannot reach this proxy`,
+      `control channel off: ${(err as Error).message}; ssh-agent-proxy grants/pause/resume cannot reach THIS proxy (pid ${process.pid}, ${proxy.url()}) — they reach the proxy that holds the channel, and name it`,
+    );
+    return proxy;
+  }
+  try {
+    writeControlKey(configDir, secret);
+  } catch (err) {
+    channel.close();
+    log.warn(
+      `control channel off: cannot write ${controlKeyPath(configDir)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ssh-agent-proxy grants/pause/resume cannot reach this proxy`,
     );
     return proxy;
   }
@@ -68,6 +90,7 @@ async function withControlChannel(proxy: RunningProxy, log: Logger): Promise<Run
     ...proxy,
     close: async (graceMs?: number) => {
       channel.close();
+      removeControlKey(configDir, secret);
       await proxy.close(graceMs);
     },
   };

@@ -12,12 +12,21 @@
 // the group keys also after the listed requests change. Escape sequences (arrow keys…) are never answers.
 // Ctrl-C stays "stop the proxy".
 //
+// A paste is never keys. A person who pastes a command into this terminal by mistake
+// (`git commit -am wip`) must not answer, grant, resume or revoke with the letters in it:
+// bracketed paste is switched on while the prompter runs and everything between ESC[200~
+// and ESC[201~ is dropped; and, for a terminal without bracketed paste, a read that carries
+// more than one printable key (a paste arrives as one read; typing, one key per read) is
+// dropped whole.
+//
 // Beside answering (keys apart from y/a/n, and ignored like them while a prompt is not yet
 // armed): g opens the list of live grants, where 1–9 revokes the grant drawn at that number
-// (the list is a snapshot: a number never names a grant other than the one shown), and p
-// pauses or resumes signing — what the tray menu does, through the same core as
-// `ssh-agent-proxy grants`/`pause`. Each new request rings `alert` (the console: the bell
-// and a desktop notification).
+// (the list is a snapshot: a number never names a grant other than the one shown), p pauses
+// and r resumes signing — what the tray menu does, through the same core as
+// `ssh-agent-proxy grants`/`pause`. Pause and resume are distinct keys, so no stray key
+// toggles a pause off; r, which gives signing back, waits like an answer: it counts only once
+// the pause has been on screen for the arming delay (and not while a prompt arms). Each new
+// request rings `alert` (the console: the bell and a desktop notification).
 import type { ReadStream } from 'node:tty';
 import {
   realClock,
@@ -32,13 +41,17 @@ import {
   applyControl,
   formatGrant,
   summarizeGrant,
-  type ControlRequest,
   type GrantSummary,
 } from '../core/control/control-protocol.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { LiveRegion, type ScreenStream } from './live-region.js';
 
 export const ARM_DELAY_MS = 500;
+/** Ask the terminal to mark pastes (ESC[200~ … ESC[201~), and to stop. */
+export const BRACKETED_PASTE_ON = '\x1b[?2004h';
+export const BRACKETED_PASTE_OFF = '\x1b[?2004l';
+/** Longest CSI parameter string kept (paste markers are 4 bytes); the rest is skipped. */
+const MAX_CSI_PARAMS = 16;
 /** How long "(key ignored — wait a moment)" stays, at least. */
 const IGNORED_NOTE_MS = 2_000;
 /** Group subjects listed by name; the keys answer only what is listed. */
@@ -67,6 +80,7 @@ export interface TerminalPrompterOptions {
 /** Grants a number key can name. */
 const MAX_PANEL = 9;
 const IGNORED = '(key ignored — wait a moment)';
+const PASTE_IGNORED = '(pasted text ignored — keys count one at a time)';
 
 type Action = 'once' | 'grant' | 'deny' | 'all-once' | 'all-deny';
 const KEYS: Record<string, Action> = {
@@ -93,6 +107,12 @@ export class TerminalPrompter implements Prompter {
   /** While broker.answer runs: the outcome to print for each id it may settle. */
   private answering = new Map<string, string>();
   private escape: 'none' | 'esc' | 'csi' | 'ss3' = 'none';
+  /** The parameter and intermediate bytes of the CSI sequence being read. */
+  private csi = '';
+  /** Between ESC[200~ and ESC[201~: a paste, dropped. */
+  private pasting = false;
+  /** When this prompter first saw signing paused (r counts from the arming delay after). */
+  private pausedSince: number | undefined;
   private cancelTick: (() => void) | undefined;
   private detach: (() => void) | undefined;
   private readonly clock: Clock;
@@ -104,7 +124,17 @@ export class TerminalPrompter implements Prompter {
   /** How many grants were live when the list opened (only MAX_PANEL are numbered). */
   private panelTotal = 0;
   private readonly onData = (chunk: Buffer) => {
-    for (const byte of chunk) this.byte(byte);
+    const keys: string[] = [];
+    let pasted = false;
+    for (const byte of chunk) {
+      const k = this.scan(byte);
+      if (k === 'interrupt') return this.o.onInterrupt();
+      if (k === 'pasted') pasted = true;
+      else if (k !== undefined) keys.push(k);
+    }
+    // One key per read is typing; more, or any bracketed paste, is a paste: none of it acts.
+    if (pasted || keys.length > 1) return this.ignore(PASTE_IGNORED);
+    if (keys.length === 1) this.keyChar(keys[0]!);
   };
 
   private readonly screen: LiveRegion;
@@ -117,6 +147,7 @@ export class TerminalPrompter implements Prompter {
   }
 
   start(): void {
+    this.screen.setMode(BRACKETED_PASTE_ON);
     this.o.input.setRawMode(true);
     this.o.input.on('data', this.onData);
     this.o.input.resume();
@@ -137,6 +168,7 @@ export class TerminalPrompter implements Prompter {
     this.o.input.off('data', this.onData);
     if (this.o.input.isTTY) this.o.input.setRawMode(false);
     this.o.input.pause();
+    this.screen.setMode(BRACKETED_PASTE_OFF);
     const history = this.queue.flatMap((r) =>
       this.record(r, 'denied: the proxy is stopping (shutting-down)'),
     );
@@ -210,8 +242,10 @@ export class TerminalPrompter implements Prompter {
     if (this.o.broker.paused)
       lines.push(
         '',
-        '  Signing is PAUSED: every request is refused (signing-paused).   [p] resume',
+        '  Signing is PAUSED: every request is refused (signing-paused).   [r] resume',
       );
+    // With no prompt on screen, the note that a key was ignored shows here.
+    if (!this.current && now < this.ignoredNoteUntil) lines.push(`  ${this.ignoredNote}`);
     if (this.panel) lines.push('', ...this.panelLines(now));
     return lines;
   }
@@ -267,6 +301,7 @@ export class TerminalPrompter implements Prompter {
 
   private draw(history: readonly string[] = []): void {
     const now = this.clock.now();
+    this.notePause(now);
     this.screen.render(history, this.block(now));
     this.scheduleTick(now);
   }
@@ -276,11 +311,12 @@ export class TerminalPrompter implements Prompter {
     this.cancelTick?.();
     this.cancelTick = undefined;
     const r = this.current;
-    if (!r || !this.screen.interactive) return;
-    const left = r.deadline - now;
+    if (!this.screen.interactive) return;
+    const left = r ? r.deadline - now : Infinity;
     if (left <= 0) return; // the broker times it out and updates the queue
-    const untilSecondChanges = left % 1000 || 1000;
+    const untilSecondChanges = r ? left % 1000 || 1000 : Infinity;
     const untilNoteGoes = this.ignoredNoteUntil > now ? this.ignoredNoteUntil - now : Infinity;
+    if (untilSecondChanges === Infinity && untilNoteGoes === Infinity) return;
     this.cancelTick = this.clock.setTimer(
       () => {
         this.cancelTick = undefined;
@@ -290,40 +326,68 @@ export class TerminalPrompter implements Prompter {
     );
   }
 
-  private byte(b: number): void {
-    if (b === 0x03) return this.o.onInterrupt(); // Ctrl-C
+  /**
+   * One byte read: a printable key outside any escape sequence or paste, 'interrupt' for
+   * Ctrl-C, 'pasted' for a byte inside a bracketed paste, else nothing.
+   */
+  private scan(b: number): string | 'interrupt' | 'pasted' | undefined {
     // Skip escape sequences whole: ESC [ A (arrow up) must not read as "A".
     if (this.escape === 'esc') {
       this.escape = b === 0x5b ? 'csi' : b === 0x4f ? 'ss3' : 'none';
-      return;
+      this.csi = '';
+      return this.pasting ? 'pasted' : undefined;
     }
     if (this.escape === 'csi') {
-      if (b >= 0x40 && b <= 0x7e) this.escape = 'none';
-      return;
+      if (b >= 0x40 && b <= 0x7e) {
+        this.escape = 'none';
+        const seq = this.csi + String.fromCharCode(b);
+        if (seq === '200~') this.pasting = true;
+        else if (seq === '201~') {
+          this.pasting = false;
+          return 'pasted';
+        }
+      } else if (this.csi.length < MAX_CSI_PARAMS) this.csi += String.fromCharCode(b);
+      return this.pasting ? 'pasted' : undefined;
     }
     if (this.escape === 'ss3') {
       this.escape = 'none';
-      return;
+      return this.pasting ? 'pasted' : undefined;
     }
     if (b === 0x1b) {
       this.escape = 'esc';
-      return;
+      return this.pasting ? 'pasted' : undefined;
     }
-    const ch = String.fromCharCode(b);
-    if (ch === 'g' || ch === 'p' || (this.panel && ch >= '1' && ch <= '9'))
+    // Ctrl-C stops the proxy even inside a paste: a paste whose end never came must not
+    // leave the person without a way out (stopping denies everything: fail-safe).
+    if (b === 0x03) return 'interrupt';
+    if (this.pasting) return 'pasted';
+    return b >= 0x20 && b <= 0x7e ? String.fromCharCode(b) : undefined;
+  }
+
+  private keyChar(ch: string): void {
+    if (ch === 'g' || ch === 'p' || ch === 'r' || (this.panel && ch >= '1' && ch <= '9'))
       return this.controlKey(ch);
     const action = KEYS[ch];
     if (action) this.key(action);
   }
 
-  /** g, p and the grant numbers: never an answer, and held back like one while a prompt arms. */
+  /** Say under the prompt (or the pause line) that a key was ignored, and why. */
+  private ignore(note: string): void {
+    this.ignoredNote = note;
+    this.ignoredNoteUntil = this.clock.now() + IGNORED_NOTE_MS;
+    this.draw();
+  }
+
+  /** Note when signing became paused (here, from the tray or another terminal). */
+  private notePause(now: number): void {
+    if (!this.o.broker.paused) this.pausedSince = undefined;
+    else this.pausedSince ??= now;
+  }
+
+  /** g, p, r and the grant numbers: never an answer, and held back like one while a prompt arms. */
   private controlKey(ch: string): void {
     const now = this.clock.now();
-    const ignore = (note: string) => {
-      this.ignoredNote = note;
-      this.ignoredNoteUntil = now + IGNORED_NOTE_MS;
-      this.draw();
-    };
+    const ignore = (note: string) => this.ignore(note);
     if (this.current && now < this.armedAt) return ignore(IGNORED);
     // The list would share the screen's rows with the prompt, and its numbers must name
     // only what is drawn: it opens when nothing waits.
@@ -339,8 +403,18 @@ export class TerminalPrompter implements Prompter {
       return this.draw();
     }
     if (ch === 'p') {
-      const req: ControlRequest = { op: this.o.broker.paused ? 'resume' : 'pause' };
-      applyControl(req, this.o.broker, log, via); // the broker redraws through update()
+      if (this.o.broker.paused) return ignore('(signing is already paused; [r] resumes it)');
+      applyControl({ op: 'pause' }, this.o.broker, log, via); // the broker redraws through update()
+      return this.draw();
+    }
+    if (ch === 'r') {
+      if (!this.o.broker.paused) return;
+      this.notePause(now);
+      // Giving signing back waits like an answer: the pause must have been on screen for the
+      // arming delay, and the last answer or queue change must be that long ago.
+      const armed = this.armedAt === Infinity ? 0 : this.armedAt;
+      if (now < this.pausedSince! + ARM_DELAY_MS || now < armed) return ignore(IGNORED);
+      applyControl({ op: 'resume' }, this.o.broker, log, via);
       return this.draw();
     }
     const g = this.panel?.[Number(ch) - 1];

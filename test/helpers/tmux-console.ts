@@ -26,6 +26,8 @@ export interface Terminal {
   /** From the last prompt header down: the live prompt, if one is shown. */
   prompt(): Promise<string>;
   keys(...keys: string[]): Promise<void>;
+  /** Paste `text` as a terminal does: bracketed (ESC[200~…ESC[201~) when the program asked. */
+  paste(text: string): Promise<void>;
   /** Poll the screen until `test` holds; returns that screen. */
   until(test: (screen: string) => boolean, what: string, ms?: number): Promise<string>;
   /** Wait out the arming delay after a state we have seen, then type. */
@@ -109,6 +111,10 @@ export async function openConsoleTerminal(
     screen,
     prompt: async () => live(await screen()),
     keys,
+    paste: async (text: string) => {
+      await tmux(socket, ['set-buffer', '-b', 'p', text]);
+      await tmux(socket, ['paste-buffer', '-p', '-d', '-b', 'p', '-t', 't']);
+    },
     until,
     answer: async (k: string) => {
       await pause(ARM_DELAY_MS + 100);

@@ -119,7 +119,7 @@ describe('the console as approver (tmux)', { skip: needsTmux }, () => {
     assert.equal(existsSync(record), false, 'no notification was asked for');
   });
 
-  it('g lists grants and a number revokes one; p pauses and resumes; a second terminal sees and changes the same', async () => {
+  it('g lists grants and a number revokes one; p pauses and r resumes; a second terminal sees and changes the same', async () => {
     const t = await openConsoleTerminal(dir, agent.sock);
     const granted = sign(t.url, COMMIT('Grant me'));
     await t.until((s) => s.includes(header(1, 1)), 'the prompt');
@@ -180,7 +180,7 @@ describe('the console as approver (tmux)', { skip: needsTmux }, () => {
           .includes('Signing is PAUSED'),
       'paused from the second terminal',
     );
-    await t.keys('p');
+    await t.answer('r'); // r gives signing back: it counts once the pause was on screen a moment
     await t.until(
       (s) => /signing resumed \(from the console keys\)/.test(s),
       'resumed from the keys',
@@ -278,7 +278,7 @@ describe('the console as approver (tmux)', { skip: needsTmux }, () => {
       }
       // A slow machine delivered p after the arming delay: it paused (honestly); resume, retry.
       assert.equal(await status(r.result), '503 signing-paused');
-      await t.keys('p');
+      await t.answer('r');
       await t.until((s) => /signing resumed/.test(s.slice(s.lastIndexOf('Early'))), 'resumed');
       assert.ok(attempt < 5, 'the key never arrived within the arming delay');
     }

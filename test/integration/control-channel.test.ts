@@ -14,7 +14,7 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { startConfiguredProxy } from '../../src/cli/start.js';
@@ -26,6 +26,8 @@ import {
   MAX_SOCKET_PATH_BYTES,
 } from '../../src/core/control/control-socket.js';
 import { MAX_LINE_BYTES } from '../../src/core/control/control-protocol.js';
+import { newNonce, readControlKey } from '../../src/core/control/control-key.js';
+import { handshake } from '../helpers/control-handshake.js';
 import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { agentWithKey, commitObject } from '../helpers/fixtures.js';
 import { onCleanup, run, tempDir, waitFor, type Agent } from '../helpers/openssh.js';
@@ -80,10 +82,38 @@ function cli(configDir: string, ...args: string[]) {
 const sign = (url: string, subject: string) =>
   http(`${url}/sign`, { method: 'POST', body: commitObject(subject) });
 
-/** Lines sent on one connection, and every answer line until the proxy closes or all came. */
-function exchange(path: string, text: string, answers: number): Promise<string[]> {
+/**
+ * Lines sent on one connection, and every answer line until the proxy closes or all came.
+ * With `configDir`, after the handshake and a first request carrying its proof (whose answer
+ * is left out).
+ */
+function exchange(
+  path: string,
+  text: string,
+  answers: number,
+  configDir?: string,
+): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const sock = connect({ path });
+    if (configDir) {
+      sock.once('connect', () => {
+        void handshake(sock, readControlKey(configDir)).then((proof) => {
+          const first = JSON.stringify({ op: 'status', proof });
+          exchangeOn(sock, `${first}\n${text}`, answers + 1).then(
+            (lines) => resolve(lines.slice(1)),
+            reject,
+          );
+        }, reject);
+      });
+      sock.on('error', reject);
+      return;
+    }
+    exchangeOn(sock, text, answers).then(resolve, reject);
+  });
+}
+
+function exchangeOn(sock: Socket, text: string, answers: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
     let got = '';
     const done = () => {
       sock.destroy();
@@ -111,7 +141,7 @@ describe('control channel: a second terminal', { skip: needsModeBits }, () => {
     assert.equal(none.code, 0, none.stderr);
     assert.match(
       none.stdout,
-      /^no live grants\nsigning is on; 0 waiting for approval; grants end when the proxy stops\n$/,
+      /^no live grants\nsigning is on; 0 waiting for approval; grants end when the proxy stops\n\(the proxy at http:\/\/127\.0\.0\.1:\d+, pid \d+\)\n$/,
     );
 
     assert.equal((await sign(p.url, 'First')).status, 200);
@@ -217,15 +247,15 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     // The request comes from a file nobody may read (its stdin would race socat's exit).
     const request = join(top, 'request');
     writeFileSync(request, '{"op":"pause"}\n', { mode: 0o644 });
-    const nobody = () =>
+    const nobody = (from = `OPEN:${request},rdonly`) =>
       run(asNobody[0]!, [
         ...asNobody.slice(1),
         '--reuid=nobody',
         '--regid=nogroup',
         '--clear-groups',
         'socat',
-        '-u',
-        `OPEN:${request},rdonly`,
+        ...(from.includes('!!') ? ['-t', '5'] : ['-u']),
+        from,
         `UNIX-CONNECT:${path}`,
       ]);
     const denied = await nobody();
@@ -236,12 +266,14 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     assert.notEqual(socketOnly.code, 0);
     assert.match(socketOnly.stderr, /Permission denied/);
     assert.equal(p.proxy.broker.paused, false);
-    // The same command does reach the proxy once the socket is opened up: the refusals
-    // above were the modes, not a broken harness.
+    // Once the socket is opened up, nobody connects (the refusals above were the modes, not
+    // a broken harness) — and meets the next wall: without the control key (0600, in the
+    // config dir) its request is refused.
     chmodSync(path, 0o666);
-    const open = await nobody();
+    const open = await nobody(`OPEN:${request},rdonly!!STDOUT`);
     assert.equal(open.code, 0, open.stderr);
-    await waitFor(() => p.proxy.broker.paused, 5_000, 'the pause sent by nobody');
+    assert.match(open.stdout, /"error":"unauthenticated: /);
+    assert.equal(p.proxy.broker.paused, false);
   });
 
   it('a socket left by a killed proxy is replaced by the next one', async (t) => {
@@ -350,16 +382,17 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
         '{"op":"status"}',
       ].join('\n') + '\n',
       6,
+      configDir,
     );
     assert.equal(answers.length, 6, answers.join('\n'));
     for (const a of answers.slice(0, 5)) assert.match(JSON.parse(a).error, /^bad-request: /);
     assert.equal(JSON.parse(answers[5]!).ok, true);
-    const long = await exchange(path, 'x'.repeat(MAX_LINE_BYTES * 4), 1);
+    const long = await exchange(path, 'x'.repeat(MAX_LINE_BYTES * 4), 1, configDir);
     assert.equal(long.length, 1);
     assert.match(JSON.parse(long[0]!).error, /^line-too-long: /);
     // Whole, with its newline, in one write: refused too, and nothing after it is read.
     const pauseLine = JSON.stringify({ op: 'pause', pad: 'x'.repeat(MAX_LINE_BYTES) });
-    const whole = await exchange(path, `${pauseLine}\n{"op":"pause"}\n`, 2);
+    const whole = await exchange(path, `${pauseLine}\n{"op":"pause"}\n`, 2, configDir);
     assert.equal(whole.length, 1, whole.join('\n'));
     assert.match(JSON.parse(whole[0]!).error, /^line-too-long: /);
     // Still serving, and nothing changed.
@@ -377,7 +410,7 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
       const s = connect({ path });
       await new Promise<void>((resolve) => {
         s.once('data', () => resolve());
-        s.write('{"op":"status"}\n');
+        s.write(`${JSON.stringify({ op: 'hello', nonce: newNonce() })}\n`);
       });
       held.push(s);
     }

@@ -330,15 +330,21 @@ describe('terminal prompter: grants, pause, alerts', () => {
     assert.doesNotMatch(lastPanel(shown()), /\[10\]/);
   });
 
-  it('p pauses (waiting requests denied, said so) and resumes; held back while a prompt arms, at once without one', async () => {
+  it('p pauses (waiting requests denied, said so) and r resumes once armed; held back while a prompt arms, p at once without one', async () => {
     const { time, broker, ask, press, shown } = setup();
     press('p');
     assert.equal(broker.paused, true, 'no prompt: p works at once');
     assert.match(
       shown(),
-      /Signing is PAUSED: every request is refused \(signing-paused\)\. {3}\[p\] resume\n$/,
+      /Signing is PAUSED: every request is refused \(signing-paused\)\. {3}\[r\] resume\n$/,
     );
     press('p');
+    assert.equal(broker.paused, true, 'p again does not resume');
+    assert.match(shown(), /\(signing is already paused; \[r\] resumes it\)\n$/);
+    press('r');
+    assert.equal(broker.paused, true, 'r before the pause was on screen for the delay');
+    time.advance(ARM_DELAY_MS);
+    press('r');
     assert.equal(broker.paused, false);
     const waiting = ask('hello');
     time.advance(ARM_DELAY_MS - 1);

@@ -33,8 +33,16 @@ export interface ControlStatus {
   grants: GrantSummary[];
 }
 
+/** Which proxy acted: there may be more than one with the same config dir. */
+export interface ProxyIdentity {
+  /** Where it listens for sandboxes, e.g. http://127.0.0.1:7221 */
+  url: string;
+  pid: number;
+}
+
 export type ControlAnswer =
-  ({ ok: true } & ControlStatus & { revoked?: GrantSummary }) | { ok: false; error: string };
+  | ({ ok: true } & ControlStatus & { revoked?: GrantSummary; proxy?: ProxyIdentity })
+  | { ok: false; error: string };
 
 /** Longest request line accepted; a longer one is refused and the connection closed. */
 export const MAX_LINE_BYTES = 4096;

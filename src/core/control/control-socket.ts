@@ -6,20 +6,32 @@
 //   getpeereid), so these modes are the check; root can always connect.
 // - Windows: a pipe named from the config dir. libuv creates it with the default security
 //   descriptor: full control to the creating user, SYSTEM and Administrators, read-only
-//   access for Everyone — which cannot send a request. A process of another user that
-//   creates the name first makes start-up say the channel is off.
+//   access for Everyone. A process of another user that creates the name first makes
+//   start-up say the channel is off.
+// - Everywhere: before anything is carried out, the client and the proxy each prove they
+//   know the secret in `<config dir>/control.key`, readable by the person only
+//   (control-session.ts). So a process that holds the path or pipe name without the secret
+//   — another user's, a foreign or stale one — is detected by the client, and a client
+//   without it is refused.
 // Line framing is bounded: a line over MAX_LINE_BYTES is refused and the connection ends;
-// a few connections at a time, each closed when idle.
+// a few connections at a time, each closed when no request came for a while (blank lines do
+// not count). A client that sends requests and does not read the answers is not read from
+// while more than MAX_UNSENT_BYTES of them wait (backpressure): its requests cannot grow the
+// proxy's memory, and it loses its place when idle.
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ApprovalBroker } from '../approval/approval-broker.js';
 import type { Logger } from '../logger.js';
 import { listenLocalSocket } from '../agent-endpoint/local-socket.js';
-import { answerControl, MAX_LINE_BYTES, type ControlAnswer } from './control-protocol.js';
+import { MAX_LINE_BYTES, type ControlAnswer, type ProxyIdentity } from './control-protocol.js';
+import { ControlSession, type HelloAnswer } from './control-session.js';
 
 export const MAX_CONTROL_CONNECTIONS = 8;
 const IDLE_MS = 60_000;
+/** Past this much unsent to one client, the channel reads and answers nothing more from it. */
+export const MAX_UNSENT_BYTES = 64 * 1024;
+/** A backstop: one answer that alone would leave more than this unsent ends the connection. */
 const MAX_UNREAD_ANSWER_BYTES = 1 << 20;
 
 /**
@@ -53,14 +65,26 @@ export function controlSocketPath(
   return `\\\\.\\pipe\\ssh-agent-proxy-control-${id}`;
 }
 
-function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger): void {
+function serveControl(sock: Socket, session: ControlSession, log: Logger, idleMs: number): void {
   let buffered = '';
   sock.setEncoding('utf8');
-  sock.setTimeout(IDLE_MS, () => sock.destroy());
   sock.on('error', () => {});
+  // Idle means no request: blank lines or a trickle of bytes do not keep a place.
+  let idle = setTimeout(() => sock.destroy(), idleMs);
+  const stillBusy = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => sock.destroy(), idleMs);
+  };
+  sock.on('close', () => clearTimeout(idle));
   // Half-closed after its last request (allowHalfOpen): its answers are written; end too.
-  sock.on('end', () => sock.end());
-  const send = (a: ControlAnswer) => {
+  let ended = false;
+  /** Lines are left to answer once the client reads what waits. */
+  let waiting = false;
+  sock.on('end', () => {
+    ended = true;
+    if (!waiting) sock.end();
+  });
+  const send = (a: ControlAnswer | HelloAnswer) => {
     sock.write(`${JSON.stringify(a)}\n`);
     // A client that sends and never reads would grow our answers in memory.
     if (sock.writableLength > MAX_UNREAD_ANSWER_BYTES) sock.destroy();
@@ -75,24 +99,47 @@ function serveControl(sock: Socket, broker: ApprovalBroker, log: Logger): void {
     sock.pause();
     sock.end(() => sock.destroy());
   };
-  sock.on('data', (chunk: string) => {
-    buffered += chunk;
+  /** Answer the complete lines read, until the client has too much unread: then wait. */
+  const pump = () => {
     for (;;) {
+      if (sock.destroyed) return;
+      if (sock.writableLength > MAX_UNSENT_BYTES) {
+        // Backpressure: read nothing more and answer nothing more until it has read.
+        sock.pause();
+        waiting = true;
+        sock.once('drain', () => {
+          waiting = false;
+          pump();
+          if (!waiting && !sock.destroyed && !ended) sock.resume();
+        });
+        return;
+      }
       const nl = buffered.indexOf('\n');
       if (nl < 0) break;
       const line = buffered.slice(0, nl).replace(/\r$/, '');
       buffered = buffered.slice(nl + 1);
       if (Buffer.byteLength(line) > MAX_LINE_BYTES) return refuseLongLine();
       if (line.trim() === '') continue;
+      stillBusy();
       try {
-        send(answerControl(line, broker, log, 'from another terminal'));
+        const reply = session.handle(line);
+        send(reply.answer);
+        if (reply.close) {
+          sock.removeAllListeners('data');
+          sock.pause();
+          return void sock.end(() => sock.destroy());
+        }
       } catch (err) {
         log.error(`control request failed: ${(err as Error).message}`);
         send({ ok: false, error: 'internal-error: the request could not be carried out' });
       }
-      if (sock.destroyed) return;
     }
-    if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) refuseLongLine();
+    if (Buffer.byteLength(buffered) > MAX_LINE_BYTES) return refuseLongLine();
+    if (ended) sock.end();
+  };
+  sock.on('data', (chunk: string) => {
+    buffered += chunk;
+    pump();
   });
 }
 
@@ -106,13 +153,25 @@ export async function listenControl(
   path: string,
   broker: ApprovalBroker,
   log: Logger,
+  opts: {
+    /** Known to the person's own clients only (control-key.ts). */
+    secret: Buffer;
+    /** Named in every answer: which proxy acted. */
+    proxy: ProxyIdentity;
+    idleMs?: number;
+  },
 ): Promise<ControlChannel> {
   const open = new Set<Socket>();
   const serve = (sock: Socket) => {
     if (open.size >= MAX_CONTROL_CONNECTIONS) return void sock.destroy();
     open.add(sock);
     sock.on('close', () => open.delete(sock));
-    serveControl(sock, broker, log);
+    serveControl(
+      sock,
+      new ControlSession(opts.secret, broker, log, opts.proxy),
+      log,
+      opts.idleMs ?? IDLE_MS,
+    );
   };
   checkSocketPathLength(path);
   let server: Server;
