@@ -33,6 +33,8 @@ export async function startConfiguredProxy(
   config: Config,
   log: Logger,
   configSetting = 'SSH_AGENT_PROXY_CONFIG_DIR',
+  /** Told why, when the control channel cannot run (beside the log line). */
+  onControlOff: (why: string) => void = () => {},
 ): Promise<RunningProxy> {
   ensureWritableConfigDir(config.configDir, configSetting, WRITTEN_AT_START);
   const proxy = await startProxy({
@@ -50,7 +52,7 @@ export async function startConfiguredProxy(
       200,
     ),
   });
-  return withControlChannel(proxy, log);
+  return withControlChannel(proxy, log, onControlOff);
 }
 
 /**
@@ -58,7 +60,11 @@ export async function startConfiguredProxy(
  * closed with it. When it cannot listen, the proxy runs without it and says why: the
  * channel only takes permission away, so running without it is not less safe.
  */
-async function withControlChannel(proxy: RunningProxy, log: Logger): Promise<RunningProxy> {
+async function withControlChannel(
+  proxy: RunningProxy,
+  log: Logger,
+  onControlOff: (why: string) => void,
+): Promise<RunningProxy> {
   const configDir = proxy.config.configDir;
   const path = controlSocketPath(configDir);
   // A new secret each start; written only once this proxy holds the channel, so a second
@@ -71,18 +77,18 @@ async function withControlChannel(proxy: RunningProxy, log: Logger): Promise<Run
       proxy: { url: proxy.url(), pid: process.pid },
     });
   } catch (err) {
-    log.warn(
-      `control channel off: ${(err as Error).message}; ssh-agent-proxy grants/pause/resume cannot reach THIS proxy (pid ${process.pid}, ${proxy.url()}) — they reach the proxy that holds the channel, and name it`,
-    );
+    const why = `${(err as Error).message}; ssh-agent-proxy grants/pause/resume cannot reach THIS proxy (pid ${process.pid}, ${proxy.url()}) — they reach the proxy that holds the channel, and name it`;
+    log.warn(`control channel off: ${why}`);
+    onControlOff(why);
     return proxy;
   }
   try {
     writeControlKey(configDir, secret);
   } catch (err) {
     channel.close();
-    log.warn(
-      `control channel off: cannot write ${controlKeyPath(configDir)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ssh-agent-proxy grants/pause/resume cannot reach this proxy`,
-    );
+    const why = `cannot write ${controlKeyPath(configDir)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ssh-agent-proxy grants/pause/resume cannot reach this proxy`;
+    log.warn(`control channel off: ${why}`);
+    onControlOff(why);
     return proxy;
   }
   log.info(`control channel at ${path} (ssh-agent-proxy grants | pause | resume)`);

@@ -40,7 +40,8 @@ async function startTray(): Promise<void> {
   app.dock?.hide(); // macOS: menu bar only (LSUIElement in the packaged app)
   const config = loadConfig({ env: process.env });
   const log = mainLogger(config.configDir, config.logLevel);
-  const proxy = await startConfiguredProxy(config, log);
+  let controlOff: string | undefined;
+  const proxy = await startConfiguredProxy(config, log, undefined, (why) => (controlOff = why));
   log.info(`tray app listening on ${proxy.url()}; agent ${config.agent?.path ?? 'none found'}`);
   const tray = startTrayApp({
     electron: {
@@ -61,6 +62,7 @@ async function startTray(): Promise<void> {
     config,
     log,
     loginItem: loginItem(app, log),
+    controlOff,
     distDir: join(__dirname, '..'),
     assetsDir: join(app.getAppPath(), 'assets'),
   });

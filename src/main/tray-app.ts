@@ -49,6 +49,8 @@ export interface TrayAppDeps {
   assetsDir: string;
   /** The OS whose behaviour to follow; process.platform unless a test says otherwise. */
   platform?: NodeJS.Platform;
+  /** Why `ssh-agent-proxy grants/pause/resume` cannot reach this proxy, if they cannot. */
+  controlOff?: string;
 }
 
 export function startTrayApp(d: TrayAppDeps): {
@@ -102,6 +104,13 @@ export function startTrayApp(d: TrayAppDeps): {
         () => openActivity('settings'),
       );
   });
+
+  // Said plainly, not only logged: `ssh-agent-proxy pause` would act on another proxy.
+  if (d.controlOff && e.Notification.isSupported())
+    notifications.show(
+      new e.Notification({ title: 'SSH Agent Proxy: control channel off', body: d.controlOff }),
+      () => openActivity('activity'),
+    );
 
   const approval = createApprovalWindow(wd);
   // Closing the window answers nothing: the requests stay pending in the tray menu.

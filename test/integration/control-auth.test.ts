@@ -47,6 +47,7 @@ function recordingLog(): Logger & { lines: string[] } {
 
 async function startShellProxy(configDir: string) {
   const log = recordingLog();
+  let controlOff: string | undefined;
   const config = loadConfig({
     env: {
       SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
@@ -55,9 +56,9 @@ async function startShellProxy(configDir: string) {
       SSH_AGENT_PROXY_UPSTREAM: agent.sock,
     },
   });
-  const proxy = await startConfiguredProxy(config, log);
+  const proxy = await startConfiguredProxy(config, log, undefined, (why) => (controlOff = why));
   onCleanup(() => proxy.close(100));
-  return { proxy, log, url: proxy.url() };
+  return { proxy, log, url: proxy.url(), controlOff: () => controlOff };
 }
 
 const cli = (configDir: string, ...args: string[]) =>
@@ -176,6 +177,8 @@ describe('control channel: who answers, who asks', { skip: needsModeBits }, () =
       ),
       second.log.lines.join('\n'),
     );
+    assert.match(second.controlOff() ?? '', /cannot reach THIS proxy/, 'the tray is told too');
+    assert.equal(first.controlOff(), undefined);
     const r = await cli(configDir, 'pause');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(

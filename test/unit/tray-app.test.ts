@@ -448,6 +448,28 @@ describe('tray app per OS (Electron faked, core real)', () => {
     await app.quit();
   });
 
+  it('at start: a control channel that is off (another proxy has it) is said in a notification, not only logged', async () => {
+    const tp = await startTestProxy({ SSH_AGENT_PROXY_APPROVAL: 'deny' });
+    const f = fakes();
+    const why = '/x/control.sock is in use (another ssh-agent-proxy?); … cannot reach THIS proxy';
+    const app = startTrayApp({
+      electron: f.electron as unknown as TrayAppDeps['electron'],
+      proxy: tp.proxy,
+      config: tp.proxy.config,
+      log: logRecorder().log,
+      loginItem: { get: () => false, set() {} },
+      distDir: join(ROOT, 'dist'),
+      assetsDir: join(ROOT, 'assets'),
+      platform: 'linux',
+      controlOff: why,
+    });
+    assert.ok(
+      f.notifications.includes(`SSH Agent Proxy: control channel off | ${why}`),
+      f.notifications.join('\n'),
+    );
+    await app.quit();
+  });
+
   it('at start: says whether signing can work; an agent without keys gets a warning and a notification naming the fix', async () => {
     const empty = await startAgent(tempDir(), 'empty.sock');
     for (const [sock, keys] of [
