@@ -15,6 +15,8 @@ import { allowedHostHeaders } from './http/host-guard.js';
 import { createHttpHandler, type RequestContext } from './http/http-server.js';
 import { ByteBudget, RateLimiter } from './http/limits.js';
 import { listen } from './http/listener.js';
+import { ConnectionGate, connectionShares } from './http/connection-gate.js';
+import { connectionsWithin, openFilesLimit } from './http/open-files.js';
 import { applySettings, type ApplyResult } from './config/live-settings.js';
 import type { SettingsValues } from './config/settings-file.js';
 import { cleanLogger, type Logger } from './logger.js';
@@ -32,6 +34,8 @@ import { VerificationBudget } from './agent-endpoint/verification-budget.js';
 import { createSignApi } from './sign-api.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
+/** A connection that has sent nothing this long is closed (a client sends at once). */
+export const SILENT_CONNECTION_MS = 3_000;
 /** Agent-endpoint connections one client may hold open at once (ssh uses one per login). */
 export const AGENT_CONNECTIONS_PER_CLIENT = 32;
 /** Requests of one client that may wait for their turn under the rate limit. */
@@ -275,6 +279,22 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     });
   };
 
+  // Connections sized under the open-files limit; each source its share, tokens a reserve.
+  const fileLimit = openFilesLimit();
+  const totalConnections = connectionsWithin(config.maxConnections, fileLimit);
+  if (totalConnections < config.maxConnections)
+    log.warn(
+      `the open-files limit is ${fileLimit?.soft}: at most ${totalConnections} connections (SSH_AGENT_PROXY_MAX_CONNECTIONS is ${config.maxConnections}); raise it with LimitNOFILE= or ulimit -n`,
+    );
+  const gate = new ConnectionGate({
+    total: totalConnections,
+    ...connectionShares(totalConnections),
+    silentMs: Math.min(SILENT_CONNECTION_MS, config.headersTimeout),
+    log,
+    what: 'HTTP',
+  });
+  const onAuthenticated = (socket: Socket) => gate.authenticated(socket);
+
   let hosts = new Set<string>();
   const inFlight = new Set<ServerResponse>();
   const handle = createHttpHandler({
@@ -290,6 +310,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       Math.max(config.maxBody, Math.floor(config.maxBodyInFlight / 4)),
     ),
     rateLimit: (client, signal) => rateLimiter.admit(client, signal),
+    onAuthenticated,
   });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
@@ -302,12 +323,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
   const listening = await listen(handler, config.addr, log, {
     headersTimeoutMs: config.headersTimeout,
-    maxConnections: config.maxConnections,
+    maxConnections: totalConnections,
+    gate,
     idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
     upgrade: createUpgradeHandler({
       log,
       allowedHosts: () => hosts,
       authenticate,
+      onAuthenticated,
       admit: admitAgent,
       serve: serveAgent,
     }),
@@ -315,14 +338,26 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   let localSocket: Server | null = null;
   if (config.agentSocket) {
     try {
-      localSocket = await listenLocalSocket(config.agentSocket, (sock) =>
-        // Reachable only by the person's own processes (0600 in a 0700 directory).
-        serveAgent(sock, Buffer.alloc(0), {
-          id: 'local-socket',
-          name: 'local socket',
-          address: config.agentSocket!,
-        }),
-      );
+      // Reachable only by the person's own processes (0600 in a 0700 directory), all one
+      // client: its connection cap, and silent connections dropped as on the HTTP port.
+      const localClient = {
+        id: 'local-socket',
+        name: 'local socket',
+        address: config.agentSocket,
+      };
+      const localGate = new ConnectionGate({
+        total: AGENT_CONNECTIONS_PER_CLIENT,
+        perSource: AGENT_CONNECTIONS_PER_CLIENT,
+        reserve: 0,
+        silentMs: SILENT_CONNECTION_MS,
+        log,
+        what: 'agent socket',
+      });
+      localSocket = await listenLocalSocket(config.agentSocket, (sock) => {
+        if (!localGate.accept(sock, 'the local socket')) return;
+        if (admitAgent(localClient)) return void sock.destroy();
+        serveAgent(sock, Buffer.alloc(0), localClient);
+      });
       log.info(`agent socket at ${config.agentSocket} (point SSH_AUTH_SOCK there)`);
     } catch (err) {
       listening.close();

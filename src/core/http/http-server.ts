@@ -4,6 +4,7 @@
 // client sends gets a one-line answer (or its connection closed), never a crash.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { anonymousClient, type ClientInfo } from '../approval/client.js';
 import { asProxyError, oneLine, ProxyError, TokenRefused } from '../errors.js';
 import { busy, type ByteBudget } from './limits.js';
@@ -53,6 +54,8 @@ export interface HttpHandlerOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Identify the caller from its Authorization header; throws 401 ProxyErrors. */
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
+  /** A request on `socket` authenticated with a token (it leaves its source's connection budget). */
+  onAuthenticated?: (socket: Socket) => void;
   /** Body bytes held across all requests, and per client. */
   budget: ByteBudget;
   /**
@@ -293,6 +296,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       }
       // 4. Who is asking.
       ctx.client = opts.authenticate(req.headers.authorization, address);
+      if (ctx.client.token) opts.onAuthenticated?.(req.socket);
 
       if (path === '/sign') {
         const queryKey = single(url.searchParams, 'key');
