@@ -118,7 +118,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       );
       broker.revokeToken(t.id, t.state === 'expired' ? 'token-expired' : 'token-revoked');
       for (const c of [...agentConnections])
-        if (c.client.token?.id === t.id) c.close(`its token is ${t.state}`);
+        if (c.client.token?.id === t.id) c.closeForToken(t.state);
     }
     if (tokens.problem !== tokenProblem) {
       tokenProblem = tokens.problem;

@@ -122,6 +122,8 @@ export class EndpointConnection {
   /** Set when the connection must end once the current answer is written. */
   private closeAfterAnswer = false;
   private frameTimer: NodeJS.Timeout | null = null;
+  /** The outcome to record for a request cut short by the proxy ending the connection. */
+  private endedBy: string | null = null;
 
   constructor(
     private readonly sock: Socket,
@@ -149,6 +151,12 @@ export class EndpointConnection {
   onClose(fn: () => void): void {
     if (this.closed) fn();
     else this.closeListeners.add(fn);
+  }
+
+  /** Its token was revoked or expired: end it, and record why rather than `hung-up`. */
+  closeForToken(state: 'revoked' | 'expired'): void {
+    this.endedBy ??= `token-${state}`;
+    this.close(`its token is ${state}`);
   }
 
   close(why?: string): void {
@@ -427,7 +435,7 @@ export class EndpointConnection {
       throw err;
     } finally {
       rec.ms = Math.round(performance.now() - started);
-      if (this.abort.signal.aborted && rec.status >= 400) rec.outcome = 'hung-up';
+      if (this.abort.signal.aborted && rec.status >= 400) rec.outcome = this.endedBy ?? 'hung-up';
       try {
         this.deps.record(rec);
       } catch (err) {
