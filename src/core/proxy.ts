@@ -18,6 +18,8 @@ import { allowedHostHeaders } from './http/host-guard.js';
 import { createHttpHandler, type RequestContext } from './http/http-server.js';
 import { ByteBudget, RateLimiter } from './http/limits.js';
 import { listen } from './http/listener.js';
+import { ConnectionGate, connectionShares } from './http/connection-gate.js';
+import { connectionsWithin, openFilesLimit } from './http/open-files.js';
 import { applySettings, type ApplyResult } from './config/live-settings.js';
 import type { SettingsValues } from './config/settings-file.js';
 import { cleanLogger, type Logger } from './logger.js';
@@ -44,6 +46,8 @@ import { ConnectionPeers } from './peer/connection-peers.js';
 import { describePeer } from './peer/peer-process.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
+/** A connection that has sent nothing this long is closed (a client sends at once). */
+export const SILENT_CONNECTION_MS = 3_000;
 /** Agent-endpoint connections one client may hold open at once (ssh uses one per login). */
 export const AGENT_CONNECTIONS_PER_CLIENT = 32;
 /** Requests of one client that may wait for their turn under the rate limit. */
@@ -369,6 +373,22 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     );
   };
 
+  // Connections sized under the open-files limit; each source its share, tokens a reserve.
+  const fileLimit = openFilesLimit();
+  const totalConnections = connectionsWithin(config.maxConnections, fileLimit);
+  if (totalConnections < config.maxConnections)
+    log.warn(
+      `the open-files limit is ${fileLimit?.soft}: at most ${totalConnections} connections (SSH_AGENT_PROXY_MAX_CONNECTIONS is ${config.maxConnections}); raise it with LimitNOFILE= or ulimit -n`,
+    );
+  const gate = new ConnectionGate({
+    total: totalConnections,
+    ...connectionShares(totalConnections),
+    silentMs: Math.min(SILENT_CONNECTION_MS, config.headersTimeout),
+    log,
+    what: 'HTTP',
+  });
+  const onAuthenticated = (socket: Socket) => gate.authenticated(socket);
+
   let hosts = new Set<string>();
   const inFlight = new Set<ServerResponse>();
   const handle = createHttpHandler({
@@ -385,6 +405,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ),
     rateLimit: (client, signal) => rateLimiter.admit(client, signal),
     peerOf: (socket) => peers.of(socket),
+    onAuthenticated,
   });
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
@@ -397,12 +418,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
   const listening = await listen(handler, config.addr, log, {
     headersTimeoutMs: config.headersTimeout,
-    maxConnections: config.maxConnections,
+    maxConnections: totalConnections,
+    gate,
     idleTimeoutMs: config.approvalTimeout + config.signTimeout + 60_000,
     upgrade: createUpgradeHandler({
       log,
       allowedHosts: () => hosts,
       authenticate,
+      onAuthenticated,
       // No login could be recorded: refused before the connection is opened.
       admit: (client) => (trail.status().writable ? admitAgent(client) : auditUnavailable()),
       serve: serveAgent,
@@ -412,15 +435,22 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   if (config.agentSocket) {
     try {
       const path = config.agentSocket;
-      localSocket = await listenLocalSocket(path, (sock) =>
-        // Reachable only by the person's own processes (0600 in a 0700 directory).
-        serveAgent(
-          sock,
-          Buffer.alloc(0),
-          { id: 'local-socket', name: 'local socket', address: path },
-          path,
-        ),
-      );
+      // Reachable only by the person's own processes (0600 in a 0700 directory), all one
+      // client: its connection cap, and silent connections dropped as on the HTTP port.
+      const localClient = { id: 'local-socket', name: 'local socket', address: path };
+      const localGate = new ConnectionGate({
+        total: AGENT_CONNECTIONS_PER_CLIENT,
+        perSource: AGENT_CONNECTIONS_PER_CLIENT,
+        reserve: 0,
+        silentMs: SILENT_CONNECTION_MS,
+        log,
+        what: 'agent socket',
+      });
+      localSocket = await listenLocalSocket(path, (sock) => {
+        if (!localGate.accept(sock, 'the local socket')) return;
+        if (admitAgent(localClient)) return void sock.destroy();
+        serveAgent(sock, Buffer.alloc(0), localClient, path);
+      });
       log.info(`agent socket at ${config.agentSocket} (point SSH_AUTH_SOCK there)`);
     } catch (err) {
       listening.close();

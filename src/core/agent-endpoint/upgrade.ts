@@ -19,6 +19,8 @@ export interface UpgradeOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Identify the caller from its Authorization header; throws 401 ProxyErrors. */
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
+  /** The connection authenticated with a token (it leaves its source's connection budget). */
+  onAuthenticated?: (socket: Socket) => void;
   /** A refusal for a client that may not open another connection now, else null. */
   admit?: (client: ClientInfo) => ProxyError | null;
   /** Serve the agent protocol on the switched connection. */
@@ -89,6 +91,7 @@ export function createUpgradeHandler(opts: UpgradeOptions) {
         );
       const client = opts.authenticate(req.headers.authorization, address);
       clientName = client.name;
+      if (client.token) opts.onAuthenticated?.(socket as Socket);
       const refused = opts.admit?.(client);
       if (refused) throw refused;
       socket.write(

@@ -354,7 +354,8 @@ export const SETTINGS: readonly AnySpec[] = [
     env: 'SSH_AGENT_PROXY_MAX_CONNECTIONS',
     flag: 'max-connections',
     default: '1024',
-    describe: 'Open HTTP connections at once; connections past it are closed at once.',
+    describe:
+      'Open HTTP connections at once (lowered to fit the open-files limit); one address holds at most an eighth of them before a token authenticates them.',
     parse: integer(8, 100_000),
   },
   {

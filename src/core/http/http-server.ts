@@ -59,6 +59,8 @@ export interface HttpHandlerOptions {
   allowedHosts: () => ReadonlySet<string>;
   /** Identify the caller from its Authorization header; throws 401 ProxyErrors. */
   authenticate: (authorization: string | undefined, address: string) => ClientInfo;
+  /** A request on `socket` authenticated with a token (it leaves its source's connection budget). */
+  onAuthenticated?: (socket: Socket) => void;
   /** Body bytes held across all requests, and per client. */
   budget: ByteBudget;
   /**
@@ -323,6 +325,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
       }
       // 4. Who is asking.
       ctx.client = opts.authenticate(req.headers.authorization, address);
+      if (ctx.client.token) opts.onAuthenticated?.(req.socket);
 
       if (path === '/sign') {
         const queryKey = single(url.searchParams, 'key');

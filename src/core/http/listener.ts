@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { formatHostPort, type ListenAddress } from '../host-port.js';
 import type { Logger } from '../logger.js';
+import type { ConnectionGate } from './connection-gate.js';
 
 export class ListenError extends Error {
   override name = 'ListenError';
@@ -19,6 +20,8 @@ export interface ServerLimits {
   idleTimeoutMs: number;
   /** How often to retry the configured address while serving on the fallback. */
   retryMs?: number;
+  /** Who may hold connections (per source, silent deadline); the server's own cap is the total. */
+  gate?: ConnectionGate;
   /** Requests asking to switch protocols (the agent endpoint's `GET /agent`). */
   upgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
@@ -97,6 +100,11 @@ function listenOnce(
     server.on('clientError', answerClientError);
     if (limits.upgrade) server.on('upgrade', limits.upgrade);
     server.maxConnections = limits.maxConnections;
+    const gate = limits.gate;
+    if (gate)
+      server.on('connection', (sock: Socket) =>
+        gate.accept(sock, (sock.remoteAddress ?? 'unknown').replace(/^::ffff:/, '')),
+      );
     server.setTimeout(limits.idleTimeoutMs, (sock) => sock.destroy());
     server.once('error', reject);
     server.listen({ host: addr.host, port: addr.port, exclusive: true }, () => {
