@@ -242,9 +242,39 @@ function describe(pid: number, stat: Stat): PeerProcess {
   };
 }
 
+/**
+ * /proc/net/tcp read once for every lookup that asks while a read is under way — a busy
+ * host's table runs to thousands of lines. A lookup joins the next read, never one already
+ * started (that one may predate its connection), so at most two reads serve a burst.
+ */
+class SharedReads {
+  private readonly current = new Map<string, Promise<string>>();
+  private readonly next = new Map<string, Promise<string>>();
+
+  read(path: string): Promise<string> {
+    const queued = this.next.get(path);
+    if (queued) return queued;
+    const running = this.current.get(path);
+    const start = () => {
+      this.next.delete(path);
+      const p = readFile(path, 'utf8').catch(() => '');
+      this.current.set(path, p);
+      void p.finally(() => {
+        if (this.current.get(path) === p) this.current.delete(path);
+      });
+      return p;
+    };
+    if (!running) return start();
+    const p = running.then(start);
+    this.next.set(path, p);
+    return p;
+  }
+}
+
 export class LinuxPeerFinder implements PeerFinder {
   readonly method = '/proc (ss for Unix-socket peers)';
   private readonly holders = new SocketHolders();
+  private readonly tables = new SharedReads();
 
   async find(conn: PeerConnection, signal: AbortSignal): Promise<PeerProcess | undefined> {
     let inode: number | undefined;
@@ -253,7 +283,7 @@ export class LinuxPeerFinder implements PeerFinder {
       const v6 = conn.remoteAddress.includes(':') && !/^::ffff:\d/i.test(conn.remoteAddress);
       const tables = v6 ? ['/proc/net/tcp6', '/proc/net/tcp'] : ['/proc/net/tcp', '/proc/net/tcp6'];
       for (const table of tables) {
-        const text = await readFile(table, 'utf8').catch(() => '');
+        const text = await this.tables.read(table);
         inode = tcpInodeIn(text, conn.remoteAddress, conn.remotePort, conn.localPort);
         if (inode) break;
       }
