@@ -40,6 +40,9 @@ async function startTray(): Promise<void> {
   app.dock?.hide(); // macOS: menu bar only (LSUIElement in the packaged app)
   const config = loadConfig({ env: process.env });
   const log = mainLogger(config.configDir, config.logLevel);
+  // Plain Node raises the open-files soft limit to the hard one at start; Electron's main
+  // process does not, so do it here before the connection caps are sized under it.
+  if (process.platform === 'darwin' || process.platform === 'linux') process.setFdLimit(65_536);
   let controlOff: string | undefined;
   const proxy = await startConfiguredProxy(config, log, undefined, (why) => (controlOff = why));
   log.info(`tray app listening on ${proxy.url()}; agent ${config.agent?.path ?? 'none found'}`);

@@ -1,5 +1,6 @@
 // The open-files limit as /proc/self/limits states it, and the connection cap sized under it.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import {
@@ -30,6 +31,26 @@ describe('open-files limit', () => {
     const own = parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8'));
     assert.deepEqual(openFilesLimit(), own);
   });
+
+  it(
+    'a proxy started under a low soft limit runs with the hard one (Node raises it as it starts)',
+    { skip: needsLinux('/proc/self/limits') },
+    () => {
+      // The same kind of process as `--console`: plain Node, reading its own limit.
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          'ulimit -Sn 256 && ulimit -Hn 4096 && exec "$0" -e "$1"',
+          process.execPath,
+          `process.stdout.write(require('node:fs').readFileSync('/proc/self/limits', 'utf8'))`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(parseOpenFilesLimit(r.stdout), { soft: 4096, hard: 4096 });
+    },
+  );
 
   it('the cap: the setting when the limit allows it, else half of what the spare leaves', () => {
     assert.equal(connectionsWithin(1024, null), 1024);

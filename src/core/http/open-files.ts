@@ -1,7 +1,9 @@
 // The open-files limit, read at start so the connection caps fit under it: past it,
-// accept() fails with EMFILE and every client is refused, the person's too. Node cannot
-// raise the limit itself (no setrlimit); the service unit's LimitNOFILE= or `ulimit -n`
-// before starting does. Read from /proc on Linux; elsewhere it is not known here.
+// accept() fails with EMFILE and every client is refused, the person's too. Plain Node
+// raises the soft limit to the hard one as it starts (its PlatformInit, on POSIX), and the
+// tray raises Electron's with process.setFdLimit; past the hard limit only the service
+// unit's LimitNOFILE= or `ulimit -Hn` helps. Read from /proc on Linux; elsewhere it is not
+// known here.
 import { readFileSync } from 'node:fs';
 
 export interface OpenFilesLimit {
