@@ -7,7 +7,7 @@ import { AgentSigner } from './agent/agent-signer.js';
 import { ApprovalBroker, type Clock } from './approval/approval-broker.js';
 import { nullAudit, type AuditRecord, type AuditSink } from './approval/audit.js';
 import { AuditTrail, auditUnavailable, type AuditStatus } from './approval/audit-trail.js';
-import { RefusalSummary } from './approval/refusal-summary.js';
+import { isUndecidedRefusal, RefusalSummary } from './approval/refusal-summary.js';
 import { decisionFields, grantGivenRecord, tokenEventRecord } from './approval/audit-events.js';
 import { presentedToken } from './http/authorization.js';
 import { anonymousClient, tokenClient, type ClientInfo } from './approval/client.js';
@@ -231,12 +231,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ms: number,
   ): void | Promise<void> => {
     const d = ctx.decision;
-    // No one decided and the caller is unknown (or was never admitted): counted, not recorded.
-    if (status !== 200 && !d && (!ctx.admitted || !ctx.client.token)) {
+    // Refused before it was admitted (no one decided, nothing was read): counted only.
+    if (status !== 200 && !d && !ctx.admitted) {
       refusals.count(ctx.client, code);
       return;
     }
-    return recordActivity({
+    return recordActivity(ctx.client, {
       time: new Date().toISOString(),
       id: ctx.id,
       client: ctx.client.name,
@@ -257,23 +257,18 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
    * One record per signature asked for, over /sign or the agent endpoint, written (made
    * display-safe) before the answer leaves; shown once written.
    */
-  const recordActivity = async (raw: AuditRecord): Promise<void> => {
-    // An anonymous agent-endpoint caller's refusal that no one decided (over /sign such
-    // refusals are counted before they get here): a few are recorded, a flood counted.
-    const anonymousRefusal = raw.status !== 200 && raw.decision === 'none' && !raw.clientId;
-    if (
-      anonymousRefusal &&
-      (raw.kind ?? 'request') === 'request' &&
-      !refusals.mayRecordIndividually()
-    ) {
-      refusals.count({ id: raw.client, name: raw.client, address: raw.remote }, raw.outcome);
+  const recordActivity = async (from: ClientInfo | null, raw: AuditRecord): Promise<void> => {
+    // A refusal no person decided (a token holder's too): a few a minute are recorded, a
+    // flood only counted — it must not rotate decisions away. Signatures and answers stay.
+    if (from && isUndecidedRefusal(raw) && !refusals.mayRecordIndividually(from)) {
+      refusals.count(from, raw.outcome);
       return;
     }
     showActivity(await trail.record(raw));
   };
   /** An event (a grant given, a token's end): written in order, ahead of the records that follow it. */
   const recordEvent = (raw: AuditRecord): void => {
-    recordActivity(raw).catch(() => {
+    recordActivity(null, raw).catch(() => {
       // The trail is now unavailable and has said so; what follows is refused.
     });
   };
@@ -316,7 +311,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     auditReady: () => trail.ready(),
     verificationBudget: new VerificationBudget(undefined, opts.clock),
     record: (r: EndpointRecord) =>
-      recordActivity({
+      recordActivity(r.client, {
         time: new Date().toISOString(),
         id: r.id,
         client: r.client.name,

@@ -8,7 +8,7 @@
 // with `sync`, once it is on disk) and rejects when it failed. Lines appended while a
 // write is in flight go out together in the next one (group commit: one write, and one
 // fsync, shared by every request that waited for it).
-import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, fstatSync, mkdirSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { rotate } from './rotate.js';
@@ -134,6 +134,9 @@ export class AppendFile {
       this.handle = null;
     }
     if (!this.handle) await this.openFile();
+    // The size now, not as cached: `token create|revoke` append to the same file from
+    // another process, and a failed write must not cut their records off.
+    this.size = fstatSync(this.handle!.fd).size;
     if (this.size > 0 && this.size + bytes > this.opts.maxBytes) {
       await this.handle!.close();
       this.handle = null;
@@ -149,8 +152,9 @@ export class AppendFile {
         at += bytesWritten;
       }
     } catch (err) {
-      // A write cut short (a full disk) leaves part of a line: cut it off, so the next line
-      // written is not glued to it and the file holds whole records only.
+      // A write cut short (a full disk) leaves part of a line: cut it off, back to where
+      // this write began, so the next line written is not glued to it and the file holds
+      // whole records only (another process's lines before it stay).
       await this.handle!.truncate(this.size).catch(() => {});
       throw err;
     }

@@ -575,9 +575,13 @@ suite('a refusal through the real proxy', () => {
       assert.match(r.text, /^ambiguous-git-object: the commit has a second author header; .*\n$/);
       assert.equal(prompts, 0, 'nobody was asked');
       assert.equal(relay.count(13), 0, 'the agent was never asked to sign');
-      // An anonymous caller's refusal that no one decided: counted in its source's summary.
+      // A refusal that no one decided: one of its source's first few, recorded as it is.
       await tp.proxy.close(1_000);
-      assert.match(tp.proxy.recent().at(-1)?.what ?? '', /: 1 ambiguous-git-object$/);
+      const rec = tp.proxy.recent().at(-1);
+      assert.deepEqual(
+        [rec?.status, rec?.outcome, rec?.decision],
+        [422, 'ambiguous-git-object', 'none'],
+      );
     } finally {
       detach();
     }

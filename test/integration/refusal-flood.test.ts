@@ -10,10 +10,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readAudit } from '../../src/core/approval/audit.js';
-import {
-  ANONYMOUS_RECORDS_PER_INTERVAL,
-  RefusalSummary,
-} from '../../src/core/approval/refusal-summary.js';
+import { RECORDS_PER_SOURCE, RefusalSummary } from '../../src/core/approval/refusal-summary.js';
 import type { Socket } from 'node:net';
 import { upgradeAgent } from '../helpers/agent-bridge.js';
 import {
@@ -146,13 +143,13 @@ describe('refusal floods', () => {
     const individual = readAudit(auditFiles(cfg, 1), 10_000).filter(
       (r) => r.outcome === 'use-sign-endpoint',
     );
-    assert.equal(individual.length, ANONYMOUS_RECORDS_PER_INTERVAL);
+    assert.equal(individual.length, RECORDS_PER_SOURCE);
     const summary = readAudit(refusalFiles(cfg), 10_000);
     assert.equal(summary.length, 1);
     assert.match(
       summary[0]!.what ?? '',
       new RegExp(
-        `^${FLOOD - ANONYMOUS_RECORDS_PER_INTERVAL} requests refused .*: ${FLOOD - ANONYMOUS_RECORDS_PER_INTERVAL} use-sign-endpoint$`,
+        `^${FLOOD - RECORDS_PER_SOURCE} requests refused .*: ${FLOOD - RECORDS_PER_SOURCE} use-sign-endpoint$`,
       ),
     );
   });

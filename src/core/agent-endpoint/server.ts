@@ -365,6 +365,9 @@ export class EndpointConnection {
 
   private async signUnrecorded(payload: Buffer, r: Reader, rec: EndpointRecord): Promise<Buffer> {
     try {
+      // This client's turn first, before the cheap refusals: each one is answered and
+      // recorded (or counted), so a flood of them is slowed like any other request.
+      await this.deps.rateLimit(this.client.id, this.abort.signal);
       let req: SignRequest;
       try {
         req = parseSignRequest(r);
@@ -407,8 +410,7 @@ export class EndpointConnection {
         rec.decision = pre;
         throw pre.error;
       }
-      await this.deps.rateLimit(this.client.id, this.abort.signal);
-      // A token revoked or expired while this request waited its turn reaches no prompt.
+      // A token revoked or expired while this request waited reaches no prompt.
       this.deps.stillAuthorized(this.client);
       const decision = await this.deps.broker.decide(
         this.client,

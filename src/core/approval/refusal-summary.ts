@@ -1,20 +1,40 @@
 // Refusals that no one decided — a request refused before it was admitted (no token, a bad
-// or dead token, a browser, a foreign Host, the rate limit) or an anonymous caller's
-// request refused before anyone decided — are counted, not recorded one by one: one summary
-// line per source per interval, written apart from the decisions. So a flood of them (a
-// million tokenless requests) costs a few lines and can never rotate a decision's record
-// away. The number of sources named per interval is bounded; the rest are lumped together.
+// or dead token, a browser, a foreign Host, the rate limit), and an admitted request
+// refused without a person's answer (a bad request, a key or namespace not allowed, a key
+// the agent lacks, signing paused, policy deny, shutting down) — are counted, not recorded
+// one by one: one summary line per source per interval, written apart from the decisions.
+// An admitted caller's first few such refusals an interval are still recorded (a person
+// debugging a login wants to see the occasional one), per source and in all bounded. So a
+// flood of them (a million requests, from a token holder or not) costs a few lines and can
+// never rotate a decision's record away. No signature and no person's answer is ever only
+// counted. The number of sources named per interval is bounded; the rest are lumped together.
 import type { ClientInfo } from './client.js';
 import type { AuditRecord } from './audit.js';
 
 export const REFUSAL_INTERVAL_MS = 60_000;
-/**
- * Refusals of anonymous agent-endpoint callers recorded one by one per interval (a person
- * debugging a login wants to see the occasional one); past that they are only counted.
- */
-export const ANONYMOUS_RECORDS_PER_INTERVAL = 10;
+/** Undecided refusals of one source recorded one by one per interval; past that counted. */
+export const RECORDS_PER_SOURCE = 10;
+/** …and of all sources together, so the bound does not grow with the number of sources. */
+export const RECORDS_PER_INTERVAL = 20;
 /** Sources named one by one per interval; the others share one line. */
 export const REFUSAL_SOURCES = 16;
+
+/** Who was refused: the client's stable id, its name and address, its token's id if any. */
+export type RefusalSource = Pick<ClientInfo, 'id' | 'name' | 'address'> & {
+  token?: { id: string };
+};
+
+/**
+ * A request's record that may be only counted: refused, and neither allowed nor answered
+ * by a person (a prompt that timed out was shown to one: it stays too).
+ */
+export function isUndecidedRefusal(
+  r: Pick<AuditRecord, 'status' | 'decision' | 'decidedBy' | 'kind'>,
+): boolean {
+  if ((r.kind ?? 'request') !== 'request' || r.status === 200) return false;
+  if (r.decision === 'allowed') return false;
+  return r.decidedBy !== 'person' && r.decidedBy !== 'timeout';
+}
 
 interface Tally {
   client: string;
@@ -34,7 +54,9 @@ export interface RefusalSummaryOptions {
 
 export class RefusalSummary {
   private tallies = new Map<string, Tally>();
-  private individual = 0;
+  /** Undecided refusals recorded one by one this interval: per source, and in all. */
+  private individual = new Map<string, number>();
+  private individualTotal = 0;
   private started: Date;
   private readonly timer: NodeJS.Timeout;
   private readonly now: () => Date;
@@ -47,8 +69,8 @@ export class RefusalSummary {
   }
 
   /** Count one refusal of `client` (by its reason code). Constant time, no I/O. */
-  count(client: ClientInfo, code: string): void {
-    const key = `${client.name}\n${client.address}`;
+  count(client: RefusalSource, code: string): void {
+    const key = `${client.id}\n${client.name}\n${client.address}`;
     let t = this.tallies.get(key);
     if (!t) {
       const named = this.tallies.size < (this.opts.maxSources ?? REFUSAL_SOURCES);
@@ -71,10 +93,22 @@ export class RefusalSummary {
     t.codes.set(code, (t.codes.get(code) ?? 0) + 1);
   }
 
-  /** Whether one more refusal may be recorded one by one in this interval (else count it). */
-  mayRecordIndividually(): boolean {
-    if (this.individual >= ANONYMOUS_RECORDS_PER_INTERVAL) return false;
-    this.individual++;
+  /**
+   * Whether one more undecided refusal of `client` may be recorded one by one in this
+   * interval (else count it). Constant time, bounded memory.
+   */
+  mayRecordIndividually(client: RefusalSource): boolean {
+    if (this.individualTotal >= RECORDS_PER_INTERVAL) return false;
+    let key = client.id;
+    if (
+      !this.individual.has(key) &&
+      this.individual.size >= (this.opts.maxSources ?? REFUSAL_SOURCES)
+    )
+      key = '\nother';
+    const n = this.individual.get(key) ?? 0;
+    if (n >= RECORDS_PER_SOURCE) return false;
+    this.individual.set(key, n + 1);
+    this.individualTotal++;
     return true;
   }
 
@@ -83,7 +117,8 @@ export class RefusalSummary {
     const from = this.started;
     const to = this.now();
     this.started = to;
-    this.individual = 0;
+    this.individual = new Map();
+    this.individualTotal = 0;
     if (this.tallies.size === 0) return;
     const tallies = [...this.tallies.values()];
     this.tallies = new Map();

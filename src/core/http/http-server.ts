@@ -24,7 +24,7 @@ export interface RequestContext {
   /** One-line summary of what is signed. */
   what?: string;
   decision?: Decision;
-  /** Authenticated and past the rate limit: its answer is a decision's, recorded one by one. */
+  /** Authenticated and past the rate limit: a refusal of it may be recorded (an allowance). */
   admitted?: boolean;
 }
 
