@@ -7,15 +7,13 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
-import type { AuditRecord } from '../../src/core/approval/audit.js';
 import { TokenStore } from '../../src/core/approval/token-store.js';
 import type { Clock } from '../../src/core/clock.js';
 import { startShimBridge } from '../helpers/agent-bridge.js';
 import { relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
-import { run, tempDir, waitFor, type TestKey } from '../helpers/openssh.js';
+import { run, waitFor, type TestKey } from '../helpers/openssh.js';
 import { needsSshdAsRoot } from '../helpers/platform.js';
-import { startTestProxy } from '../helpers/proxy.js';
+import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
 import type { RecordingRelay } from '../helpers/recording-relay.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
 
@@ -59,24 +57,18 @@ before(async () => {
   writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
 });
 
-async function proxy(clock: Clock) {
-  const audit: AuditRecord[] = [];
-  const configDir = tempDir('sap-cfg-');
-  const tp = await startTestProxy(
+const proxy = (clock: Clock) =>
+  startAuditedProxy(
     {
       SSH_AGENT_PROXY_UPSTREAM: relay.sock,
       SSH_AGENT_PROXY_KNOWN_HOSTS: knownHosts,
-      SSH_AGENT_PROXY_CONFIG_DIR: configDir,
       SSH_AGENT_PROXY_APPROVAL: 'prompt',
       // One login at full speed, then one a second.
       SSH_AGENT_PROXY_RATE_LIMIT: '60',
       SSH_AGENT_PROXY_RATE_BURST: '1',
     },
-    undefined,
-    { audit: { write: (r) => void audit.push(r) }, clock },
+    { clock },
   );
-  return { ...tp, audit };
-}
 
 function ssh(sock: string) {
   return run('ssh', [...sshArgs(sshd, knownHosts, sock), 'true'], {
@@ -90,16 +82,7 @@ describe('/agent re-checks its token after every wait', { skip: needsSshdAsRoot 
     const clock = new ManualClock();
     const p = await proxy(clock);
     const token = p.proxy.tokens.create('waiter', { keys: [key.fingerprint] });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update(queue) {
-        for (const q of queue) {
-          if (seen.some((s) => s.id === q.id)) continue;
-          seen.push(q);
-          p.proxy.broker.answer({ id: q.id }, 'allow-once');
-        }
-      },
-    });
+    const seen = answerEach(p, 'allow-once');
     const bridge = await startShimBridge(dir, p.url, token);
     // The first login spends the burst: asked, allowed, signed.
     const first = await ssh(bridge.sock);
@@ -130,18 +113,8 @@ describe('/agent re-checks its token after every wait', { skip: needsSshdAsRoot 
   it('a token revoked between the person’s approval and the agent: nothing is signed', async () => {
     const p = await proxy(new ManualClock());
     const token = p.proxy.tokens.create('approved', { keys: [key.fingerprint] });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update(queue) {
-        for (const q of queue) {
-          if (seen.some((s) => s.id === q.id)) continue;
-          seen.push(q);
-          // Allowed, and in the same moment revoked by another process.
-          p.proxy.broker.answer({ id: q.id }, 'allow-once');
-          new TokenStore(p.configDir).revoke('approved');
-        }
-      },
-    });
+    // Allowed, and in the same moment revoked by another process.
+    const seen = answerEach(p, 'allow-once', () => new TokenStore(p.configDir).revoke('approved'));
     const bridge = await startShimBridge(dir, p.url, token);
     const signs = relay.count(SIGN_REQUEST);
     const r = await ssh(bridge.sock);

@@ -7,11 +7,12 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
-import { formatAudit, type AuditRecord } from '../../src/core/approval/audit.js';
+import { formatAudit } from '../../src/core/approval/audit.js';
 import { requestLines } from '../../src/core/approval/request-view.js';
 import { describePeer } from '../../src/core/peer/peer-process.js';
 import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
-import { SHIM, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { SHIM, type TestProxy } from '../helpers/proxy.js';
+import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
 import { UNSAFE_FOR_DISPLAY } from '../../src/core/display-text.js';
 
 const linux = process.platform === 'linux';
@@ -27,30 +28,15 @@ before(async () => {
   await agent.add(key);
 });
 
-async function proxyWith(env: Record<string, string>) {
-  const audit: AuditRecord[] = [];
-  const p = await startTestProxy(
-    { SSH_AGENT_PROXY_UPSTREAM: agent.sock, SSH_AGENT_PROXY_APPROVAL: 'prompt', ...env },
-    undefined,
-    { audit: { write: (r) => void audit.push(r) } },
-  );
-  return { ...p, audit };
-}
+const proxyWith = (env: Record<string, string>) =>
+  startAuditedProxy({
+    SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+    SSH_AGENT_PROXY_APPROVAL: 'prompt',
+    ...env,
+  });
 
 /** Allow each request put to a person, once; the requests seen. */
-function allowEach(p: TestProxy): PendingRequest[] {
-  const seen: PendingRequest[] = [];
-  p.proxy.broker.attach({
-    update(queue) {
-      for (const q of queue) {
-        if (seen.some((s) => s.id === q.id)) continue;
-        seen.push(q);
-        p.proxy.broker.answer({ id: q.id }, 'allow-once');
-      }
-    },
-  });
-  return seen;
-}
+const allowEach = (p: TestProxy) => answerEach(p, 'allow-once');
 
 function exit(child: ChildProcess): Promise<number | null> {
   return new Promise((r) =>
