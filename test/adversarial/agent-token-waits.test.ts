@@ -14,33 +14,9 @@ import { relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
 import { run, waitFor, type TestKey } from '../helpers/openssh.js';
 import { needsSshdAsRoot } from '../helpers/platform.js';
 import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import type { RecordingRelay } from '../helpers/recording-relay.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
-
-/** A clock moved by hand: its timers fire only when the test advances it. */
-class ManualClock implements Clock {
-  t = Date.now();
-  timers: { at: number; fn: () => void }[] = [];
-  now = () => this.t;
-  setTimer = (fn: () => void, ms: number) => {
-    const timer = { at: this.t + ms, fn };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((x) => x !== timer);
-    };
-  };
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((x) => x !== next);
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
 
 let dir: string;
 let key: TestKey;
@@ -79,7 +55,7 @@ function ssh(sock: string) {
 
 describe('/agent re-checks its token after every wait', { skip: needsSshdAsRoot }, () => {
   it('a token revoked while its login waits for its turn under the rate limit: no prompt, no signature', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(Date.now());
     const p = await proxy(clock);
     const token = p.proxy.tokens.create('waiter', { keys: [key.fingerprint] });
     const seen = answerEach(p, 'allow-once');
@@ -111,7 +87,7 @@ describe('/agent re-checks its token after every wait', { skip: needsSshdAsRoot 
   });
 
   it('a token revoked between the person’s approval and the agent: nothing is signed', async () => {
-    const p = await proxy(new ManualClock());
+    const p = await proxy(new ManualClock(Date.now()));
     const token = p.proxy.tokens.create('approved', { keys: [key.fingerprint] });
     // Allowed, and in the same moment revoked by another process.
     const seen = answerEach(p, 'allow-once', () => new TokenStore(p.configDir).revoke('approved'));
