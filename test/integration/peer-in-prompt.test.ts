@@ -14,6 +14,7 @@ import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../
 import { SHIM, type TestProxy } from '../helpers/proxy.js';
 import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
 import { UNSAFE_FOR_DISPLAY } from '../../src/core/display-text.js';
+import { sshSigningConfig } from '../helpers/git-signing.js';
 
 const linux = process.platform === 'linux';
 let dir: string;
@@ -125,14 +126,7 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     };
     const git = (...args: string[]) => run('git', args, { env, cwd: repo });
     await git('init', '-q', '-b', 'main');
-    for (const [k, v] of [
-      ['user.name', 'Ana Example'],
-      ['user.email', 'ana@example.test'],
-      ['gpg.format', 'ssh'],
-      ['gpg.ssh.program', SHIM],
-      ['user.signingkey', key.pub],
-    ])
-      await git('config', k!, v!);
+    for (const [k, v] of sshSigningConfig(SHIM, key.pub)) await git('config', k, v);
     writeFileSync(join(repo, 'f'), 'hello\n');
     await git('add', 'f');
     const c = await git('commit', '-S', '-q', '-m', 'Fix login race');
