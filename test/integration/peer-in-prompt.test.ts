@@ -45,6 +45,25 @@ function exit(child: ChildProcess): Promise<number | null> {
   );
 }
 
+/** `curl` (or a copy of it) POSTing a few bytes, written to `name` in the test dir, to /sign. */
+function postData(curl: string, url: string, name: string, args: string[] = []): ChildProcess {
+  const payload = join(dir, name);
+  writeFileSync(payload, 'data\n');
+  return spawn(
+    curl,
+    [
+      '-fsS',
+      '-o',
+      '/dev/null',
+      ...args,
+      '--data-binary',
+      `@${payload}`,
+      `${url}/sign?namespace=git`,
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
 const programLine = (r: PendingRequest) => requestLines(r).find((l) => l.label === 'Program');
 
 describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'Linux' }, () => {
@@ -149,15 +168,7 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     // Linux keeps 15 bytes of the file name as the process name: ESC and CR among them.
     const hostile = join(dir, 'x\u001b[2J\rok\u202e');
     copyFileSync('/usr/bin/curl', hostile);
-    const payload = join(dir, 'payload2');
-    writeFileSync(payload, 'data\n');
-    const child = spawn(
-      hostile,
-      ['-fsS', '-o', '/dev/null', '--data-binary', `@${payload}`, `${p.url}/sign?namespace=git`],
-      {
-        stdio: 'ignore',
-      },
-    );
+    const child = postData(hostile, p.url, 'payload2');
     assert.equal(await exit(child), 0);
     const program = seen[0]?.client.program;
     assert.ok(
@@ -175,22 +186,10 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
   it("the sandbox's own claim is shown apart, marked unverified, and recorded", async () => {
     const p = await proxyWith({});
     const seen = allowEach(p);
-    const payload = join(dir, 'payload3');
-    writeFileSync(payload, 'data\n');
-    const child = spawn(
-      'curl',
-      [
-        '-fsS',
-        '-o',
-        '/dev/null',
-        '-H',
-        'X-SSH-Agent-Proxy-Caller: git rebase -i main',
-        '--data-binary',
-        `@${payload}`,
-        `${p.url}/sign?namespace=git`,
-      ],
-      { stdio: 'ignore' },
-    );
+    const child = postData('curl', p.url, 'payload3', [
+      '-H',
+      'X-SSH-Agent-Proxy-Caller: git rebase -i main',
+    ]);
     assert.equal(await exit(child), 0);
     const lines = requestLines(seen[0]!);
     const said = lines.find((l) => l.label === 'Sandbox says');
