@@ -24,7 +24,8 @@ import {
 } from '../helpers/openssh.js';
 import { http } from '../helpers/proxy.js';
 import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
-import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
+import type { RecordingRelay } from '../helpers/recording-relay.js';
+import { relayedAgent } from '../helpers/fixtures.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
 import { needsSshdAsRoot } from '../helpers/platform.js';
 
@@ -41,13 +42,7 @@ const MUTATING = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
 
 before(async () => {
   if (needsSshdAsRoot) return;
-  dir = tempDir();
-  agent = await startAgent(dir);
-  keyA = await makeKey(dir, 'ed25519', 'sandbox-key');
-  keyB = await makeKey(dir, 'ecdsa256', 'other-key');
-  await agent.add(keyA);
-  await agent.add(keyB);
-  relay = await startRecordingRelay(dir, agent.sock);
+  ({ dir, agent, key: keyA, key2: keyB, relay } = await relayedAgent(['sandbox-key', 'other-key']));
   sshd = await startSshd(dir, [keyA.line, keyB.line]);
   knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
