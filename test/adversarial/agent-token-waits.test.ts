@@ -7,42 +7,16 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
-import type { AuditRecord } from '../../src/core/approval/audit.js';
 import { TokenStore } from '../../src/core/approval/token-store.js';
 import type { Clock } from '../../src/core/clock.js';
 import { startShimBridge } from '../helpers/agent-bridge.js';
 import { relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
-import { run, tempDir, waitFor, type TestKey } from '../helpers/openssh.js';
+import { run, waitFor, type TestKey } from '../helpers/openssh.js';
 import { needsSshdAsRoot } from '../helpers/platform.js';
-import { startTestProxy } from '../helpers/proxy.js';
+import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import type { RecordingRelay } from '../helpers/recording-relay.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
-
-/** A clock moved by hand: its timers fire only when the test advances it. */
-class ManualClock implements Clock {
-  t = Date.now();
-  timers: { at: number; fn: () => void }[] = [];
-  now = () => this.t;
-  setTimer = (fn: () => void, ms: number) => {
-    const timer = { at: this.t + ms, fn };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((x) => x !== timer);
-    };
-  };
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((x) => x !== next);
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
 
 let dir: string;
 let key: TestKey;
@@ -59,24 +33,18 @@ before(async () => {
   writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
 });
 
-async function proxy(clock: Clock) {
-  const audit: AuditRecord[] = [];
-  const configDir = tempDir('sap-cfg-');
-  const tp = await startTestProxy(
+const proxy = (clock: Clock) =>
+  startAuditedProxy(
     {
       SSH_AGENT_PROXY_UPSTREAM: relay.sock,
       SSH_AGENT_PROXY_KNOWN_HOSTS: knownHosts,
-      SSH_AGENT_PROXY_CONFIG_DIR: configDir,
       SSH_AGENT_PROXY_APPROVAL: 'prompt',
       // One login at full speed, then one a second.
       SSH_AGENT_PROXY_RATE_LIMIT: '60',
       SSH_AGENT_PROXY_RATE_BURST: '1',
     },
-    undefined,
-    { audit: { write: (r) => void audit.push(r) }, clock },
+    { clock },
   );
-  return { ...tp, audit };
-}
 
 function ssh(sock: string) {
   return run('ssh', [...sshArgs(sshd, knownHosts, sock), 'true'], {
@@ -87,19 +55,10 @@ function ssh(sock: string) {
 
 describe('/agent re-checks its token after every wait', { skip: needsSshdAsRoot }, () => {
   it('a token revoked while its login waits for its turn under the rate limit: no prompt, no signature', async () => {
-    const clock = new ManualClock();
+    const clock = new ManualClock(Date.now());
     const p = await proxy(clock);
     const token = p.proxy.tokens.create('waiter', { keys: [key.fingerprint] });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update(queue) {
-        for (const q of queue) {
-          if (seen.some((s) => s.id === q.id)) continue;
-          seen.push(q);
-          p.proxy.broker.answer({ id: q.id }, 'allow-once');
-        }
-      },
-    });
+    const seen = answerEach(p, 'allow-once');
     const bridge = await startShimBridge(dir, p.url, token);
     // The first login spends the burst: asked, allowed, signed.
     const first = await ssh(bridge.sock);
@@ -128,20 +87,10 @@ describe('/agent re-checks its token after every wait', { skip: needsSshdAsRoot 
   });
 
   it('a token revoked between the person’s approval and the agent: nothing is signed', async () => {
-    const p = await proxy(new ManualClock());
+    const p = await proxy(new ManualClock(Date.now()));
     const token = p.proxy.tokens.create('approved', { keys: [key.fingerprint] });
-    const seen: PendingRequest[] = [];
-    p.proxy.broker.attach({
-      update(queue) {
-        for (const q of queue) {
-          if (seen.some((s) => s.id === q.id)) continue;
-          seen.push(q);
-          // Allowed, and in the same moment revoked by another process.
-          p.proxy.broker.answer({ id: q.id }, 'allow-once');
-          new TokenStore(p.configDir).revoke('approved');
-        }
-      },
-    });
+    // Allowed, and in the same moment revoked by another process.
+    const seen = answerEach(p, 'allow-once', () => new TokenStore(p.configDir).revoke('approved'));
     const bridge = await startShimBridge(dir, p.url, token);
     const signs = relay.count(SIGN_REQUEST);
     const r = await ssh(bridge.sock);

@@ -9,79 +9,31 @@
 // that carries more than one printable key answer, toggle and revoke nothing — while single
 // keys typed one per read still work (so these tests cannot pass by ignoring everything).
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import type { ReadStream } from 'node:tty';
 import { describe, it } from 'node:test';
-import {
-  ApprovalBroker,
-  type Clock,
-  type Decision,
-} from '../../src/core/approval/approval-broker.js';
+import type { Decision } from '../../src/core/approval/approval-broker.js';
 import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import { LiveRegion } from '../../src/cli/live-region.js';
 import { ARM_DELAY_MS, TerminalPrompter } from '../../src/cli/terminal-prompter.js';
-
-function manualClock() {
-  let now = 1_000_000;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let next = 0;
-  const clock: Clock = {
-    now: () => now,
-    setTimer(fn, ms) {
-      const id = next++;
-      timers.set(id, { at: now + ms, fn });
-      return () => timers.delete(id);
-    },
-  };
-  return {
-    clock,
-    advance(ms: number) {
-      const end = now + ms;
-      for (;;) {
-        const due = [...timers.entries()]
-          .filter(([, t]) => t.at <= end)
-          .sort((a, b) => a[1].at - b[1].at)[0];
-        if (!due) break;
-        timers.delete(due[0]);
-        now = due[1].at;
-        due[1].fn();
-      }
-      now = end;
-    },
-  };
-}
+import { fakeTerminal } from '../helpers/fake-terminal.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { promptBroker } from '../helpers/prompt-broker.js';
 
 function setup() {
   let interrupts = 0;
-  const time = manualClock();
-  const input = Object.assign(new PassThrough(), {
-    setRawMode: () => input,
-    isTTY: true,
-  }) as unknown as ReadStream;
-  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 100, rows: 50 });
-  let screen = '';
-  output.on('data', (c: Buffer) => void (screen += c.toString()));
-  const broker = new ApprovalBroker({
-    policy: 'prompt',
-    timeoutMs: 60_000,
-    grantMs: 600_000,
-    grantMaxUses: 0,
-    maxPending: 64,
-    maxPendingPerClient: 64,
-    clock: time.clock,
-  });
+  const time = new ManualClock(1_000_000);
+  const { input, output, written: screen, type: paste } = fakeTerminal();
+  const broker = promptBroker(time);
   const p = new TerminalPrompter({
     broker,
     input,
     screen: new LiveRegion(output, { TERM: 'xterm' }),
     onInterrupt: () => void interrupts++,
-    clock: time.clock,
+    clock: time,
   });
   p.start();
   const client = { id: 'tok-1', name: 'sandbox', address: '172.17.0.2' };
   const key = { fingerprint: 'SHA256:k', type: 'ssh-ed25519', comment: '', label: 'ED25519' };
   const ask = (what: string) => broker.decide(client, key, 'git', describeBytes(Buffer.from(what)));
-  const paste = (text: string) => input.emit('data', Buffer.from(text));
   const grantOne = async () => {
     const d = ask('granted earlier');
     time.advance(ARM_DELAY_MS);
@@ -97,7 +49,7 @@ function setup() {
     ask,
     paste,
     grantOne,
-    screen: () => screen,
+    screen,
     interrupts: () => interrupts,
   };
 }

@@ -12,27 +12,21 @@ import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ApprovalBroker } from '../../src/core/approval/approval-broker.js';
+import type { ApprovalBroker } from '../../src/core/approval/approval-broker.js';
 import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import { listenControl } from '../../src/core/control/control-socket.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { newSecret } from '../../src/core/control/control-key.js';
 import { handshake } from '../helpers/control-handshake.js';
 import { onCleanup } from '../helpers/openssh.js';
+import { promptBroker } from '../helpers/prompt-broker.js';
 
 /** What one connection may make the proxy hold unsent: the bound (64 KiB) plus an answer. */
 const LIMIT = 128 << 10;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function brokerWithGrants(n: number) {
-  const broker = new ApprovalBroker({
-    policy: 'prompt',
-    timeoutMs: 60_000,
-    grantMs: 600_000,
-    grantMaxUses: 0,
-    maxPending: 64,
-    maxPendingPerClient: 64,
-  });
+  const broker = promptBroker();
   broker.attach({ update: () => {} });
   const client = { id: 'local', name: 'local 127.0.0.1', address: '127.0.0.1' };
   return (async () => {

@@ -7,16 +7,13 @@ import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import {
-  ApprovalBroker,
-  type Answer,
-  type PendingRequest,
-} from '../../src/core/approval/approval-broker.js';
+import { ApprovalBroker } from '../../src/core/approval/approval-broker.js';
 import { anonymousClient } from '../../src/core/approval/client.js';
 import type { Clock } from '../../src/core/clock.js';
 import { commitObject, relayedAgent, SIGN_REQUEST } from '../helpers/fixtures.js';
 import { waitFor, type TestKey } from '../helpers/openssh.js';
-import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { http, startTestProxy } from '../helpers/proxy.js';
+import { answerEach } from '../helpers/audited-proxy.js';
 import type { RecordingRelay } from '../helpers/recording-relay.js';
 
 let k1: TestKey;
@@ -33,21 +30,6 @@ const gate = (env: Record<string, string>) =>
     SSH_AGENT_PROXY_NAMESPACES: 'git,file',
     ...env,
   });
-
-/** Answer every request put to a person with `answer`, once; the requests seen. */
-function answerEach(p: TestProxy, answer: Answer): PendingRequest[] {
-  const seen: PendingRequest[] = [];
-  p.proxy.broker.attach({
-    update(queue) {
-      for (const q of queue) {
-        if (seen.some((s) => s.id === q.id)) continue;
-        seen.push(q);
-        p.proxy.broker.answer({ id: q.id }, answer);
-      }
-    },
-  });
-  return seen;
-}
 
 const sign = (url: string, o: { key?: string; token?: string; query?: string; body?: Buffer }) =>
   http(`${url}/sign${o.query ?? ''}`, {

@@ -2,21 +2,20 @@
 // test here fails when the guard it names is dropped or loosened. Real ssh-agent behind a
 // relay that counts what reaches it; the lying agent only where a real one cannot lie.
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { AuditRecord } from '../../src/core/approval/audit.js';
 import { withAgent } from '../../src/core/agent/agent-client.js';
 import { parseAuthorizedKey } from '../../src/core/ssh/keys.js';
-import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
+import { byte, string } from '../../src/core/ssh/wire.js';
 import { upgradeAgent } from '../helpers/agent-bridge.js';
+import { exchange, EXTENSION, sessionBind, signRequest } from '../helpers/agent-messages.js';
 import { SIGN_REQUEST } from '../helpers/fixtures.js';
 import { startLyingAgent } from '../helpers/lying-agent.js';
 import { makeKey, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
-import { startTestProxy } from '../helpers/proxy.js';
+import { startAuditedProxy } from '../helpers/audited-proxy.js';
 import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
 
-const EXTENSION = 27;
 const TIMEOUTS = { connectMs: 5_000, listMs: 10_000, signMs: 10_000 };
 
 let dir: string;
@@ -40,36 +39,8 @@ before(async () => {
 const blobOf = (k: TestKey | string) =>
   parseAuthorizedKey(typeof k === 'string' ? k : k.line).key.blob;
 
-async function proxyWith(env: Record<string, string>) {
-  const audit: AuditRecord[] = [];
-  const tp = await startTestProxy({ SSH_AGENT_PROXY_UPSTREAM: relay.sock, ...env }, undefined, {
-    audit: { write: (r) => void audit.push(r) },
-  });
-  return { ...tp, audit };
-}
-
-/** One request, its answer (the payload); rejects when the connection closes first. */
-function exchange(sock: Socket, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        sock.off('data', onData);
-        sock.off('close', onClose);
-        resolve(buf.subarray(4, 4 + buf.readUInt32BE(0)));
-      }
-    };
-    const onClose = () => reject(new Error('closed'));
-    sock.on('data', onData);
-    sock.once('close', onClose);
-    sock.resume();
-    sock.write(Buffer.concat([uint32(payload.length), payload]));
-  });
-}
-
-const signRequest = (blob: Buffer, data: Buffer, flags = 0) =>
-  Buffer.concat([byte(SIGN_REQUEST), string(blob), string(data), uint32(flags)]);
+const proxyWith = (env: Record<string, string>) =>
+  startAuditedProxy({ SSH_AGENT_PROXY_UPSTREAM: relay.sock, ...env });
 
 function hostboundLogin(sid: Buffer, userKey: TestKey, hostKey: TestKey): Buffer {
   return Buffer.concat([
@@ -86,16 +57,9 @@ function hostboundLogin(sid: Buffer, userKey: TestKey, hostKey: TestKey): Buffer
 }
 
 /** session-bind@openssh.com for `host` over `sid`, signed by the real agent holding the host key. */
-async function sessionBind(host: TestKey, sid: Buffer, forwarded: boolean): Promise<Buffer> {
+async function bindFor(host: TestKey, sid: Buffer, forwarded: boolean): Promise<Buffer> {
   const sig = await withAgent(agent.sock, TIMEOUTS, (c) => c.sign(blobOf(host), sid, 0));
-  return Buffer.concat([
-    byte(EXTENSION),
-    string('session-bind@openssh.com'),
-    string(blobOf(host)),
-    string(sid),
-    string(sig),
-    byte(forwarded ? 1 : 0),
-  ]);
+  return sessionBind(blobOf(host), sid, sig, forwarded);
 }
 
 const SSHSIG_DATA = Buffer.concat([Buffer.from('SSHSIG'), string('git'), string(''), string('')]);
@@ -105,7 +69,7 @@ describe('agent endpoint guards', () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const up = await upgradeAgent(`${p.url}/agent`);
     const sid = Buffer.alloc(32, 9);
-    assert.equal((await exchange(up.socket, await sessionBind(hostA, sid, false)))[0], 6);
+    assert.equal((await exchange(up.socket, await bindFor(hostA, sid, false)))[0], 6);
     const signs = relay.count(SIGN_REQUEST);
     const forged = hostboundLogin(sid, user, hostB);
     assert.deepEqual([...(await exchange(up.socket, signRequest(blobOf(user), forged)))], [5]);
@@ -180,11 +144,11 @@ describe('agent endpoint guards', () => {
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const up = await upgradeAgent(`${p.url}/agent`);
     const extensions = relay.count(EXTENSION);
-    const bind = await sessionBind(hostA, Buffer.alloc(32, 4), true);
+    const bind = await bindFor(hostA, Buffer.alloc(32, 4), true);
     assert.deepEqual([...(await exchange(up.socket, bind))], [28], 'EXTENSION_FAILURE');
     assert.equal(relay.count(EXTENSION), extensions, 'the bind never reached the agent');
     // An unforwarded one is relayed (the counter does count binds).
-    const plain = await sessionBind(hostA, Buffer.alloc(32, 5), false);
+    const plain = await bindFor(hostA, Buffer.alloc(32, 5), false);
     const up2 = await upgradeAgent(`${p.url}/agent`);
     assert.equal((await exchange(up2.socket, plain))[0], 6);
     assert.equal(relay.count(EXTENSION), extensions + 1);

@@ -6,12 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { AuditRecord } from '../../src/core/approval/audit.js';
 import { parseAuthorizedKey } from '../../src/core/ssh/keys.js';
 import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
-import type { Answer, PendingRequest } from '../../src/core/approval/approval-broker.js';
+import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
 import { headline } from '../../src/core/approval/request-view.js';
 import { startShimBridge, upgradeAgent, type ShimBridge } from '../helpers/agent-bridge.js';
+import { exchange, sessionBind, signRequest } from '../helpers/agent-messages.js';
 import {
   makeKey,
   mustRun,
@@ -22,8 +22,10 @@ import {
   type Agent,
   type TestKey,
 } from '../helpers/openssh.js';
-import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
-import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
+import { http } from '../helpers/proxy.js';
+import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
+import type { RecordingRelay } from '../helpers/recording-relay.js';
+import { relayedAgent } from '../helpers/fixtures.js';
 import { sshArgs, startSshd, type Sshd } from '../helpers/sshd.js';
 import { needsSshdAsRoot } from '../helpers/platform.js';
 
@@ -40,48 +42,18 @@ const MUTATING = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26];
 
 before(async () => {
   if (needsSshdAsRoot) return;
-  dir = tempDir();
-  agent = await startAgent(dir);
-  keyA = await makeKey(dir, 'ed25519', 'sandbox-key');
-  keyB = await makeKey(dir, 'ecdsa256', 'other-key');
-  await agent.add(keyA);
-  await agent.add(keyB);
-  relay = await startRecordingRelay(dir, agent.sock);
+  ({ dir, agent, key: keyA, key2: keyB, relay } = await relayedAgent(['sandbox-key', 'other-key']));
   sshd = await startSshd(dir, [keyA.line, keyB.line]);
   knownHosts = join(dir, 'known_hosts');
   writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
 });
 
-async function proxyWith(
-  env: Record<string, string> = {},
-): Promise<TestProxy & { audit: AuditRecord[] }> {
-  const audit: AuditRecord[] = [];
-  const p = await startTestProxy(
-    {
-      SSH_AGENT_PROXY_UPSTREAM: relay.sock,
-      SSH_AGENT_PROXY_KNOWN_HOSTS: knownHosts,
-      ...env,
-    },
-    undefined,
-    { audit: { write: (r) => void audit.push(r) } },
-  );
-  return { ...p, audit };
-}
-
-/** Answer each request put to a person with `answer`, once; the requests seen, in order. */
-function answerEach(p: TestProxy, answer: Answer): PendingRequest[] {
-  const seen: PendingRequest[] = [];
-  p.proxy.broker.attach({
-    update(queue) {
-      for (const q of queue) {
-        if (seen.some((s) => s.id === q.id)) continue;
-        seen.push(q);
-        p.proxy.broker.answer({ id: q.id }, answer);
-      }
-    },
+const proxyWith = (env: Record<string, string> = {}) =>
+  startAuditedProxy({
+    SSH_AGENT_PROXY_UPSTREAM: relay.sock,
+    SSH_AGENT_PROXY_KNOWN_HOSTS: knownHosts,
+    ...env,
   });
-  return seen;
-}
 
 function ssh(sock: string, ...command: string[]) {
   return run(
@@ -507,24 +479,6 @@ describe('agent endpoint: forwarding', { skip: needsSshdAsRoot }, () => {
   });
 });
 
-/** One request/answer on an upgraded connection. */
-async function exchange(sock: import('node:net').Socket, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        sock.off('data', onData);
-        resolve(buf.subarray(4));
-      }
-    };
-    sock.on('data', onData);
-    sock.once('close', () => reject(new Error('closed')));
-    sock.resume();
-    sock.write(Buffer.concat([uint32(payload.length), payload]));
-  });
-}
-
 describe('agent endpoint: session-bind and extensions', { skip: needsSshdAsRoot }, () => {
   it('query is answered with what the endpoint handles; a verified bind is relayed on the same upstream connection and its answer passed on', async () => {
     const hostAgent = await startAgent(dir, 'host-agent.sock');
@@ -537,15 +491,7 @@ describe('agent endpoint: session-bind and extensions', { skip: needsSshdAsRoot 
       { connectMs: 5_000, listMs: 5_000, signMs: 5_000 },
       (c) => c.sign(hostKey.blob, sid, 0),
     );
-    const bind = (signature: Buffer) =>
-      Buffer.concat([
-        byte(27),
-        string('session-bind@openssh.com'),
-        string(hostKey.blob),
-        string(sid),
-        string(signature),
-        byte(0),
-      ]);
+    const bind = (signature: Buffer) => sessionBind(hostKey.blob, sid, signature);
     const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' });
     const up = await upgradeAgent(`${p.url}/agent`);
     const query = await exchange(up.socket, Buffer.concat([byte(27), string('query')]));
@@ -827,13 +773,8 @@ describe(
   'agent endpoint: sign requests that must not get through',
   { skip: needsSshdAsRoot },
   () => {
-    const signRequest = (k: TestKey, data: Buffer, flags = 0) =>
-      Buffer.concat([
-        byte(13),
-        string(parseAuthorizedKey(k.line).key.blob),
-        string(data),
-        uint32(flags),
-      ]);
+    const signFor = (k: TestKey, data: Buffer, flags = 0) =>
+      signRequest(parseAuthorizedKey(k.line).key.blob, data, flags);
     const login = (k: TestKey, sid = Buffer.alloc(32, 3)) =>
       Buffer.concat([
         string(sid),
@@ -851,16 +792,16 @@ describe(
       const token = p.proxy.tokens.create('narrow', { keys: [keyA.fingerprint] });
       const up = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${token}` });
       const signs = relay.count(13);
-      assert.deepEqual([...(await exchange(up.socket, signRequest(keyB, login(keyB))))], [5]);
+      assert.deepEqual([...(await exchange(up.socket, signFor(keyB, login(keyB))))], [5]);
       assert.equal(relay.count(13), signs, 'no SIGN_REQUEST for a key the token does not allow');
       assert.equal(p.audit.at(-1)?.outcome, 'key-not-allowed');
       // The allowed key signs (policy allow), and the signature is the agent's, verified.
-      const ok = await exchange(up.socket, signRequest(keyA, login(keyA)));
+      const ok = await exchange(up.socket, signFor(keyA, login(keyA)));
       assert.equal(ok[0], 14);
       assert.equal(relay.count(13), signs + 1);
       // Revoked while connected: the next request is refused and the connection ends.
       p.proxy.revokeToken('narrow');
-      assert.deepEqual([...(await exchange(up.socket, signRequest(keyA, login(keyA))))], [5]);
+      assert.deepEqual([...(await exchange(up.socket, signFor(keyA, login(keyA))))], [5]);
       await closed(up.socket);
       assert.equal(relay.count(13), signs + 1);
       assert.equal(p.audit.at(-1)?.outcome, 'token-revoked');
@@ -880,15 +821,12 @@ describe(
         update: (q) => q.forEach((r) => seen.some((s) => s.id === r.id) || seen.push(r)),
       });
       const up = await upgradeAgent(`${p.url}/agent`);
-      assert.deepEqual([...(await exchange(up.socket, signRequest(rsa, login(rsa), 0)))], [5]);
+      assert.deepEqual([...(await exchange(up.socket, signFor(rsa, login(rsa), 0)))], [5]);
       assert.equal(p.audit.at(-1)?.outcome, 'unsupported-algorithm');
       assert.equal(seen.length, 0, 'no prompt for SHA-1');
       // A login without a bound session: asked, and shown as unverified.
       up.socket.write(
-        Buffer.concat([
-          uint32(signRequest(rsa, login(rsa), 4).length),
-          signRequest(rsa, login(rsa), 4),
-        ]),
+        Buffer.concat([uint32(signFor(rsa, login(rsa), 4).length), signFor(rsa, login(rsa), 4)]),
       );
       await waitFor(() => seen.length === 1, 5_000, 'the prompt');
       assert.equal(
@@ -909,7 +847,7 @@ describe(
       const gitOnly = p.proxy.tokens.create('gitonly', { gitOnly: true });
       const g = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${gitOnly}` });
       assert.deepEqual(
-        [...(await exchange(g.socket, signRequest(keyA, Buffer.from('anything'))))],
+        [...(await exchange(g.socket, signFor(keyA, Buffer.from('anything'))))],
         [5],
       );
       assert.equal(p.audit.at(-1)?.outcome, 'not-a-git-object');
@@ -923,20 +861,20 @@ describe(
       ]);
       const any = p.proxy.tokens.create('anydata');
       const x = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
-      assert.deepEqual([...(await exchange(x.socket, signRequest(keyA, sshsig)))], [5]);
+      assert.deepEqual([...(await exchange(x.socket, signFor(keyA, sshsig)))], [5]);
       assert.equal(p.audit.at(-1)?.outcome, 'use-sign-endpoint');
       x.socket.destroy();
       // A token limited to namespaces signs in those only: opaque data is refused.
       const limited = p.proxy.tokens.create('gitns', { namespaces: ['git'] });
       const l = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${limited}` });
       assert.deepEqual(
-        [...(await exchange(l.socket, signRequest(keyA, Buffer.from('anything'))))],
+        [...(await exchange(l.socket, signFor(keyA, Buffer.from('anything'))))],
         [5],
       );
       assert.equal(p.audit.at(-1)?.outcome, 'namespace-not-allowed');
       l.socket.destroy();
       const a = await upgradeAgent(`${p.url}/agent`, { Authorization: `Bearer ${any}` });
-      const ans = await exchange(a.socket, signRequest(keyA, Buffer.from('anything')));
+      const ans = await exchange(a.socket, signFor(keyA, Buffer.from('anything')));
       assert.equal(ans[0], 14);
       assert.equal(headline(seen.at(-1)!.description), 'Sign 8 bytes of text');
       a.socket.destroy();

@@ -7,8 +7,8 @@ import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from '
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import type { Socket } from 'node:net';
 import { upgradeAgent } from '../helpers/agent-bridge.js';
+import { blobOfLine, exchange, signRequest } from '../helpers/agent-messages.js';
 import { agentWithKey, commitObject, createToken, type AgentWithKey } from '../helpers/fixtures.js';
 import { onCleanup, run, tempDir, waitFor } from '../helpers/openssh.js';
 import { http, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
@@ -187,7 +187,7 @@ describe('audit durability', () => {
     const { p, cfg, auth } = await consoleWithToken();
     const up = await upgradeAgent(`${p.url}/agent`, auth);
     assert.equal(up.status, 101, up.head);
-    const login = signRequest(a.key.line, 'opaque data to sign');
+    const login = signRequest(blobOfLine(a.key.line), Buffer.from('opaque data to sign'));
     assert.equal((await exchange(up.socket, login))[0], SSH_AGENT_SIGN_RESPONSE);
     const logs = join(cfg, 'logs');
     rmSync(logs, { recursive: true, force: true });
@@ -214,43 +214,4 @@ describe('audit durability', () => {
 });
 
 const SSH_AGENT_FAILURE = 5;
-const SSH_AGENTC_SIGN_REQUEST = 13;
 const SSH_AGENT_SIGN_RESPONSE = 14;
-
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-const sshString = (b: Buffer) => Buffer.concat([u32(b.length), b]);
-
-/** An agent SIGN_REQUEST for the key of an authorized_keys line, over `data`. */
-function signRequest(line: string, data: string): Buffer {
-  const blob = Buffer.from(line.split(' ')[1]!, 'base64');
-  return Buffer.concat([
-    Buffer.from([SSH_AGENTC_SIGN_REQUEST]),
-    sshString(blob),
-    sshString(Buffer.from(data)),
-    u32(0),
-  ]);
-}
-
-/** One request/answer on an upgraded connection. */
-function exchange(sock: Socket, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        sock.off('data', onData);
-        sock.off('close', onClose);
-        resolve(buf.subarray(4));
-      }
-    };
-    const onClose = () => reject(new Error('closed'));
-    sock.on('data', onData);
-    sock.once('close', onClose);
-    sock.resume();
-    sock.write(Buffer.concat([u32(payload.length), payload]));
-  });
-}

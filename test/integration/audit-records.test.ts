@@ -12,6 +12,7 @@ import { readAudit, type AuditRecord } from '../../src/core/approval/audit.js';
 import type { Logger } from '../../src/core/logger.js';
 import { auditFiles, auditFileSink } from '../../src/log/audit-file.js';
 import { upgradeAgent } from '../helpers/agent-bridge.js';
+import { blobOfLine, exchange, signRequest } from '../helpers/agent-messages.js';
 import { agentWithKey, commitObject, createToken, type AgentWithKey } from '../helpers/fixtures.js';
 import { run, tempDir, waitFor } from '../helpers/openssh.js';
 import { CLI, http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
@@ -181,7 +182,10 @@ describe('precise audit records', () => {
     const tp = await proxyIn(cfg, log);
     const up = await upgradeAgent(`${tp.url}/agent`, { Authorization: `Bearer ${token}` });
     assert.equal(up.status, 101, up.head);
-    const answer = exchange(up.socket, signRequest(a.key.line, 'login bytes'));
+    const answer = exchange(
+      up.socket,
+      signRequest(blobOfLine(a.key.line), Buffer.from('login bytes')),
+    );
     await waitFor(() => tp.proxy.broker.queue().length > 0, 5_000, 'the prompt');
     tp.proxy.broker.answer({ id: tp.proxy.broker.queue()[0]!.id }, 'deny');
     assert.equal((await answer)[0], 5, 'SSH_AGENT_FAILURE');
@@ -197,32 +201,3 @@ describe('precise audit records', () => {
     assert.ok(readFileSync(join(cfg, 'logs', 'audit.log'), 'utf8').includes('denied-by-user'));
   });
 });
-
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-const sshString = (b: Buffer) => Buffer.concat([u32(b.length), b]);
-
-function signRequest(line: string, data: string): Buffer {
-  const blob = Buffer.from(line.split(' ')[1]!, 'base64');
-  return Buffer.concat([Buffer.from([13]), sshString(blob), sshString(Buffer.from(data)), u32(0)]);
-}
-
-function exchange(sock: import('node:net').Socket, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        sock.off('data', onData);
-        resolve(buf.subarray(4));
-      }
-    };
-    sock.on('data', onData);
-    sock.once('close', () => reject(new Error('closed')));
-    sock.resume();
-    sock.write(Buffer.concat([u32(payload.length), payload]));
-  });
-}

@@ -11,6 +11,7 @@ import { agentWithKey, createToken } from '../helpers/fixtures.js';
 import { onCleanup, run, waitFor, type Agent, type TestKey } from '../helpers/openssh.js';
 import { CLI, SHIM, spawnConsole } from '../helpers/proxy.js';
 import { needsPosixShell, needsUtilLinuxScript } from '../helpers/platform.js';
+import { sshSigningConfig } from '../helpers/git-signing.js';
 
 const COMMITS = 1000;
 let dir: string;
@@ -46,15 +47,10 @@ async function sandboxRepo(name: string, url: string, token: string) {
   assert.equal(imported.code, 0, imported.stderr);
   await git(['checkout', '-q', 'main']);
   writeFileSync(join(home, 'allowed_signers'), `ana@example.test ${key.line}\n`);
-  for (const [k, v] of [
-    ['user.name', 'Ana Example'],
-    ['user.email', 'ana@example.test'],
-    ['gpg.format', 'ssh'],
-    ['gpg.ssh.program', SHIM],
-    ['user.signingkey', key.pub],
-    ['gpg.ssh.allowedSignersFile', join(home, 'allowed_signers')],
-    ['commit.gpgsign', 'true'],
-  ] as const) {
+  for (const [k, v] of sshSigningConfig(SHIM, key.pub, {
+    'gpg.ssh.allowedSignersFile': join(home, 'allowed_signers'),
+    'commit.gpgsign': 'true',
+  })) {
     await git(['config', k, v]);
   }
   return { git };

@@ -15,6 +15,7 @@ import { CLI } from '../helpers/proxy.js';
 import { needsTmux } from '../helpers/platform.js';
 import { shimForms } from '../helpers/shim-forms.js';
 import { header, live, openConsoleTerminal, pause, sign, status } from '../helpers/tmux-console.js';
+import { sshSigningConfig } from '../helpers/git-signing.js';
 
 let dir: string;
 let agent: Agent;
@@ -205,14 +206,8 @@ describe('the console as approver (tmux)', { skip: needsTmux }, () => {
     };
     const git = (...args: string[]) => run('git', args, { env, cwd: repo });
     await git('init', '-q', '-b', 'main');
-    for (const [k, v] of [
-      ['user.name', 'Ana Example'],
-      ['user.email', 'ana@example.test'],
-      ['gpg.format', 'ssh'],
-      ['gpg.ssh.program', f.program],
-      ['user.signingkey', join(home, '.cache/ssh-agent-proxy-sign/signing.pub')],
-    ])
-      await git('config', k!, v!);
+    const signingKey = join(home, '.cache/ssh-agent-proxy-sign/signing.pub');
+    for (const [k, v] of sshSigningConfig(f.program, signingKey)) await git('config', k, v);
     let n = 0;
     const commit = () => {
       writeFileSync(join(repo, 'f'), `${++n}\n`);

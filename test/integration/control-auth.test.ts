@@ -15,8 +15,6 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { startConfiguredProxy } from '../../src/cli/start.js';
-import { loadConfig } from '../../src/core/config/config.js';
 import {
   clientProof,
   controlKeyPath,
@@ -26,11 +24,10 @@ import {
   writeControlKey,
 } from '../../src/core/control/control-key.js';
 import { controlSocketPath } from '../../src/core/control/control-socket.js';
-import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { agentWithKey } from '../helpers/fixtures.js';
 import { handshake } from '../helpers/control-handshake.js';
-import { onCleanup, run, tempDir, type Agent } from '../helpers/openssh.js';
-import { CLI } from '../helpers/proxy.js';
+import { onCleanup, tempDir, type Agent } from '../helpers/openssh.js';
+import { cliIn, startShellProxy } from '../helpers/shell-proxy.js';
 import { needsModeBits } from '../helpers/platform.js';
 
 let agent: Agent;
@@ -39,33 +36,14 @@ before(async () => {
   ({ agent, dir } = await agentWithKey());
 });
 
-function recordingLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const push = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
-  return { ...silentLogger, lines, info: push('info'), warn: push('warn'), error: push('error') };
-}
-
-async function startShellProxy(configDir: string) {
-  const log = recordingLog();
-  let controlOff: string | undefined;
-  const config = loadConfig({
-    env: {
-      SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
-      SSH_AGENT_PROXY_APPROVAL: 'deny',
-      SSH_AGENT_PROXY_CONFIG_DIR: configDir,
-      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
-    },
+const startDenyingProxy = (configDir: string) =>
+  startShellProxy({
+    SSH_AGENT_PROXY_APPROVAL: 'deny',
+    SSH_AGENT_PROXY_CONFIG_DIR: configDir,
+    SSH_AGENT_PROXY_UPSTREAM: agent.sock,
   });
-  const proxy = await startConfiguredProxy(config, log, undefined, (why) => (controlOff = why));
-  onCleanup(() => proxy.close(100));
-  return { proxy, log, url: proxy.url(), controlOff: () => controlOff };
-}
 
-const cli = (configDir: string, ...args: string[]) =>
-  run(process.execPath, [CLI, '--config-dir', configDir, ...args], {
-    env: { PATH: process.env.PATH, HOME: dir },
-    timeoutMs: 20_000,
-  });
+const cli = (configDir: string, ...args: string[]) => cliIn(dir, configDir, ...args);
 
 /** Connect, send `lines`, collect answers until the proxy closes the connection. */
 async function talk(path: string, send: (sock: Socket) => Promise<void>): Promise<string[]> {
@@ -114,7 +92,7 @@ describe('control channel: who answers, who asks', { skip: needsModeBits }, () =
 
   it('a client without the key is refused, whatever it sends; the key file is 0600 and new each start', async () => {
     const configDir = join(tempDir(), 'cfg');
-    const p = await startShellProxy(configDir);
+    const p = await startDenyingProxy(configDir);
     const path = controlSocketPath(configDir);
     assert.equal(lstatSync(controlKeyPath(configDir)).mode & 0o777, 0o600);
     const secret = readControlKey(configDir);
@@ -159,7 +137,7 @@ describe('control channel: who answers, who asks', { skip: needsModeBits }, () =
     const before = readFileSync(controlKeyPath(configDir), 'utf8');
     await p.proxy.close(100);
     assert.throws(() => readControlKey(configDir), /no proxy is running/);
-    const again = await startShellProxy(configDir);
+    const again = await startDenyingProxy(configDir);
     assert.notEqual(readFileSync(controlKeyPath(configDir), 'utf8'), before);
     assert.equal((await cli(configDir, 'grants')).code, 0);
     await again.proxy.close(100);
@@ -167,8 +145,8 @@ describe('control channel: who answers, who asks', { skip: needsModeBits }, () =
 
   it('two proxies on one config dir: the answer names the one that acted; the other says the channel is off for it', async () => {
     const configDir = join(tempDir(), 'cfg');
-    const first = await startShellProxy(configDir);
-    const second = await startShellProxy(configDir);
+    const first = await startDenyingProxy(configDir);
+    const second = await startDenyingProxy(configDir);
     assert.ok(
       second.log.lines.some((l) =>
         l.startsWith(

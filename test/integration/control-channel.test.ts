@@ -17,8 +17,6 @@ import {
 import { connect, type Socket } from 'node:net';
 import { basename, join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { startConfiguredProxy } from '../../src/cli/start.js';
-import { loadConfig } from '../../src/core/config/config.js';
 import type { Answer } from '../../src/core/approval/approval-broker.js';
 import {
   controlSocketPath,
@@ -28,10 +26,10 @@ import {
 import { MAX_LINE_BYTES } from '../../src/core/control/control-protocol.js';
 import { newNonce, readControlKey } from '../../src/core/control/control-key.js';
 import { handshake } from '../helpers/control-handshake.js';
-import { silentLogger, type Logger } from '../../src/core/logger.js';
 import { agentWithKey, commitObject } from '../helpers/fixtures.js';
-import { onCleanup, run, tempDir, waitFor, type Agent } from '../helpers/openssh.js';
-import { CLI, http, spawnConsole } from '../helpers/proxy.js';
+import { run, tempDir, waitFor, type Agent } from '../helpers/openssh.js';
+import { http, spawnConsole } from '../helpers/proxy.js';
+import { cliIn, startShellProxy } from '../helpers/shell-proxy.js';
 import { needsModeBits, needsPosixSignals } from '../helpers/platform.js';
 
 let agent: Agent;
@@ -40,44 +38,27 @@ before(async () => {
   ({ agent, dir } = await agentWithKey());
 });
 
-function recordingLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const push = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
-  return { ...silentLogger, lines, info: push('info'), warn: push('warn'), error: push('error') };
-}
-
 /** The proxy as the shells start it, in this process, with a person answering every prompt. */
-async function startShellProxy(configDir: string, answer: () => Answer) {
-  const log = recordingLog();
-  const config = loadConfig({
-    env: {
-      SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
-      SSH_AGENT_PROXY_APPROVAL: 'prompt',
-      SSH_AGENT_PROXY_CONFIG_DIR: configDir,
-      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
-    },
+async function startProxyAnswering(configDir: string, answer: () => Answer) {
+  const p = await startShellProxy({
+    SSH_AGENT_PROXY_APPROVAL: 'prompt',
+    SSH_AGENT_PROXY_CONFIG_DIR: configDir,
+    SSH_AGENT_PROXY_UPSTREAM: agent.sock,
   });
-  const proxy = await startConfiguredProxy(config, log);
-  onCleanup(() => proxy.close(100));
   let prompts = 0;
-  proxy.broker.attach({
+  p.proxy.broker.attach({
     update(queue) {
       for (const r of queue) {
         prompts++;
-        proxy.broker.answer({ id: r.id }, answer());
+        p.proxy.broker.answer({ id: r.id }, answer());
       }
     },
   });
-  return { proxy, log, url: proxy.url(), prompts: () => prompts };
+  return { ...p, prompts: () => prompts };
 }
 
 /** `ssh-agent-proxy ARGS` as a second process, for this config dir. */
-function cli(configDir: string, ...args: string[]) {
-  return run(process.execPath, [CLI, '--config-dir', configDir, ...args], {
-    env: { PATH: process.env.PATH, HOME: dir },
-    timeoutMs: 20_000,
-  });
-}
+const cli = (configDir: string, ...args: string[]) => cliIn(dir, configDir, ...args);
 
 const sign = (url: string, subject: string) =>
   http(`${url}/sign`, { method: 'POST', body: commitObject(subject) });
@@ -132,7 +113,7 @@ function exchangeOn(sock: Socket, text: string, answers: number): Promise<string
 describe('control channel: a second terminal', { skip: needsModeBits }, () => {
   it('grants lists, grants revoke ID revokes, pause refuses with 503, resume restores', async () => {
     const configDir = join(tempDir(), 'cfg');
-    const p = await startShellProxy(configDir, () => 'allow-for-grant');
+    const p = await startProxyAnswering(configDir, () => 'allow-for-grant');
     const path = controlSocketPath(configDir);
     assert.equal(lstatSync(path).mode & 0o777, 0o600);
     assert.equal(lstatSync(configDir).mode & 0o777, 0o700);
@@ -190,7 +171,7 @@ describe('control channel: a second terminal', { skip: needsModeBits }, () => {
 
   it('never over the HTTP port: the same requests there are not found and change nothing', async () => {
     const configDir = join(tempDir(), 'cfg');
-    const p = await startShellProxy(configDir, () => 'deny');
+    const p = await startProxyAnswering(configDir, () => 'deny');
     for (const path of ['/control', '/pause', '/grants']) {
       const r = await http(`${p.url}${path}`, { method: 'POST', body: '{"op":"pause"}\n' });
       assert.equal(r.status, 404, path);
@@ -242,7 +223,7 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     const top = tempDir();
     chmodSync(top, 0o711); // nobody may pass through to the config dir, nothing more
     const configDir = join(top, 'cfg');
-    const p = await startShellProxy(configDir, () => 'deny');
+    const p = await startProxyAnswering(configDir, () => 'deny');
     const path = controlSocketPath(configDir);
     // The request comes from a file nobody may read (its stdin would race socat's exit).
     const request = join(top, 'request');
@@ -307,7 +288,7 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
   it('a live socket of another proxy is left alone; the second proxy runs without a channel and says so', async (t) => {
     if (needsPosixSignals) return t.skip(needsPosixSignals);
     const configDir = join(tempDir(), 'cfg');
-    await startShellProxy(configDir, () => 'deny');
+    await startProxyAnswering(configDir, () => 'deny');
     const second = await spawnConsole({
       SSH_AUTH_SOCK: agent.sock,
       SSH_AGENT_PROXY_APPROVAL: 'deny',
@@ -347,7 +328,7 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
     const top = tempDir();
     // Long enough that `<dir>/control.sock` is over the limit, while the dir itself is fine.
     const configDir = join(top, 'c'.repeat(Math.max(1, MAX_SOCKET_PATH_BYTES - top.length)));
-    const p = await startShellProxy(configDir, () => 'deny');
+    const p = await startProxyAnswering(configDir, () => 'deny');
     assert.ok(
       p.log.lines.some((l) =>
         /^warn control channel off: the control socket path .* bytes, over the \d+ a socket path may have; use a shorter config dir/.test(
@@ -369,7 +350,7 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
 
   it('garbage lines get an error each and do not end the channel; an over-long line is refused and closed', async () => {
     const configDir = join(tempDir(), 'cfg');
-    const p = await startShellProxy(configDir, () => 'deny');
+    const p = await startProxyAnswering(configDir, () => 'deny');
     const path = controlSocketPath(configDir);
     const answers = await exchange(
       path,
@@ -402,7 +383,7 @@ describe('control channel: attacks', { skip: needsModeBits }, () => {
 
   it(`at most ${MAX_CONTROL_CONNECTIONS} connections at once; a closed one frees its place`, async () => {
     const configDir = join(tempDir(), 'cfg');
-    await startShellProxy(configDir, () => 'deny');
+    await startProxyAnswering(configDir, () => 'deny');
     const path = controlSocketPath(configDir);
     const held = [];
     for (let i = 0; i < MAX_CONTROL_CONNECTIONS; i++) {

@@ -20,6 +20,7 @@ import {
 import { spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 import { shimForms, type ShimForm } from '../helpers/shim-forms.js';
 import { needsPosixShell } from '../helpers/platform.js';
+import { sshSigningConfig } from '../helpers/git-signing.js';
 
 // Every suite here runs the shim, a POSIX sh script.
 const skip = needsPosixShell;
@@ -78,14 +79,10 @@ type Sandbox = ReturnType<typeof sandbox>;
 
 async function configure(s: Sandbox, signingKey?: string) {
   await s.git('init', '-q', '-b', 'main');
-  for (const [k, v] of [
-    ['user.name', 'Ana Example'],
-    ['user.email', 'ana@example.test'],
-    ['gpg.format', 'ssh'],
-    ['gpg.ssh.program', s.program],
-    ['user.signingkey', signingKey ?? join(s.home, '.cache/ssh-agent-proxy-sign/signing.pub')],
-    ['gpg.ssh.allowedSignersFile', join(s.home, 'allowed_signers')],
-  ] as const) {
+  const key = signingKey ?? join(s.home, '.cache/ssh-agent-proxy-sign/signing.pub');
+  for (const [k, v] of sshSigningConfig(s.program, key, {
+    'gpg.ssh.allowedSignersFile': join(s.home, 'allowed_signers'),
+  })) {
     await s.git('config', k, v);
   }
   writeFileSync(

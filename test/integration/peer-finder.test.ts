@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +49,17 @@ async function listenOnce(
   );
   const addr = server.address();
   return { server, port: typeof addr === 'object' && addr ? addr.port : 0, done };
+}
+
+/** A loopback TCP client whose one connection `onConn` handles; resolves once it is handled. */
+async function oneLoopbackConnection(onConn: (s: Socket) => Promise<void>): Promise<void> {
+  const srv = await listenOnce({ host: '127.0.0.1' }, onConn);
+  const c = connect(srv.port, '127.0.0.1');
+  c.on('error', () => {});
+  c.resume();
+  await srv.done;
+  c.destroy();
+  srv.server.close();
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -203,7 +214,7 @@ describe('lookup limits', () => {
   it('looks up once per connection, however many requests it carries', async () => {
     const held = heldFinder();
     const peers = new ConnectionPeers(held.finder, 60_000);
-    const srv = await listenOnce({ host: '127.0.0.1' }, async (s) => {
+    await oneLoopbackConnection(async (s) => {
       const first = peers.of(s);
       await held.running;
       held.release({ pid: 7, name: 'x', parents: [] });
@@ -212,45 +223,24 @@ describe('lookup limits', () => {
       assert.equal((await peers.of(s))?.pid, 7);
       s.end();
     });
-    const { connect } = await import('node:net');
-    const c = connect(srv.port, '127.0.0.1');
-    c.on('error', () => {});
-    c.resume();
-    await srv.done;
-    c.destroy();
-    srv.server.close();
     assert.equal(held.calls(), 1);
   });
 
   it('past the budget the program is unknown, and the lookup is stopped', async () => {
     const held = heldFinder();
     const peers = new ConnectionPeers(held.finder, 50);
-    const srv = await listenOnce({ host: '127.0.0.1' }, async (s) => {
+    await oneLoopbackConnection(async (s) => {
       assert.equal(await peers.of(s), undefined);
       s.end();
     });
-    const { connect } = await import('node:net');
-    const c = connect(srv.port, '127.0.0.1');
-    c.on('error', () => {});
-    c.resume();
-    await srv.done;
-    c.destroy();
-    srv.server.close();
     assert.equal(held.calls(), 1);
   });
 
   it('no lookup when there is no finder for this OS', async () => {
     const peers = new ConnectionPeers(null);
-    const srv = await listenOnce({ host: '127.0.0.1' }, async (s) => {
+    await oneLoopbackConnection(async (s) => {
       assert.equal(await peers.of(s), undefined);
       s.end();
     });
-    const { connect } = await import('node:net');
-    const c = connect(srv.port, '127.0.0.1');
-    c.on('error', () => {});
-    c.resume();
-    await srv.done;
-    c.destroy();
-    srv.server.close();
   });
 });

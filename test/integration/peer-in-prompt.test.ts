@@ -7,12 +7,14 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
-import { formatAudit, type AuditRecord } from '../../src/core/approval/audit.js';
+import { formatAudit } from '../../src/core/approval/audit.js';
 import { requestLines } from '../../src/core/approval/request-view.js';
 import { describePeer } from '../../src/core/peer/peer-process.js';
 import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
-import { SHIM, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { SHIM, type TestProxy } from '../helpers/proxy.js';
+import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
 import { UNSAFE_FOR_DISPLAY } from '../../src/core/display-text.js';
+import { sshSigningConfig } from '../helpers/git-signing.js';
 
 const linux = process.platform === 'linux';
 let dir: string;
@@ -27,34 +29,38 @@ before(async () => {
   await agent.add(key);
 });
 
-async function proxyWith(env: Record<string, string>) {
-  const audit: AuditRecord[] = [];
-  const p = await startTestProxy(
-    { SSH_AGENT_PROXY_UPSTREAM: agent.sock, SSH_AGENT_PROXY_APPROVAL: 'prompt', ...env },
-    undefined,
-    { audit: { write: (r) => void audit.push(r) } },
-  );
-  return { ...p, audit };
-}
+const proxyWith = (env: Record<string, string>) =>
+  startAuditedProxy({
+    SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+    SSH_AGENT_PROXY_APPROVAL: 'prompt',
+    ...env,
+  });
 
 /** Allow each request put to a person, once; the requests seen. */
-function allowEach(p: TestProxy): PendingRequest[] {
-  const seen: PendingRequest[] = [];
-  p.proxy.broker.attach({
-    update(queue) {
-      for (const q of queue) {
-        if (seen.some((s) => s.id === q.id)) continue;
-        seen.push(q);
-        p.proxy.broker.answer({ id: q.id }, 'allow-once');
-      }
-    },
-  });
-  return seen;
-}
+const allowEach = (p: TestProxy) => answerEach(p, 'allow-once');
 
 function exit(child: ChildProcess): Promise<number | null> {
   return new Promise((r) =>
     child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c)),
+  );
+}
+
+/** `curl` (or a copy of it) POSTing a few bytes, written to `name` in the test dir, to /sign. */
+function postData(curl: string, url: string, name: string, args: string[] = []): ChildProcess {
+  const payload = join(dir, name);
+  writeFileSync(payload, 'data\n');
+  return spawn(
+    curl,
+    [
+      '-fsS',
+      '-o',
+      '/dev/null',
+      ...args,
+      '--data-binary',
+      `@${payload}`,
+      `${url}/sign?namespace=git`,
+    ],
+    { stdio: 'ignore' },
   );
 }
 
@@ -139,14 +145,7 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     };
     const git = (...args: string[]) => run('git', args, { env, cwd: repo });
     await git('init', '-q', '-b', 'main');
-    for (const [k, v] of [
-      ['user.name', 'Ana Example'],
-      ['user.email', 'ana@example.test'],
-      ['gpg.format', 'ssh'],
-      ['gpg.ssh.program', SHIM],
-      ['user.signingkey', key.pub],
-    ])
-      await git('config', k!, v!);
+    for (const [k, v] of sshSigningConfig(SHIM, key.pub)) await git('config', k, v);
     writeFileSync(join(repo, 'f'), 'hello\n');
     await git('add', 'f');
     const c = await git('commit', '-S', '-q', '-m', 'Fix login race');
@@ -169,15 +168,7 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     // Linux keeps 15 bytes of the file name as the process name: ESC and CR among them.
     const hostile = join(dir, 'x\u001b[2J\rok\u202e');
     copyFileSync('/usr/bin/curl', hostile);
-    const payload = join(dir, 'payload2');
-    writeFileSync(payload, 'data\n');
-    const child = spawn(
-      hostile,
-      ['-fsS', '-o', '/dev/null', '--data-binary', `@${payload}`, `${p.url}/sign?namespace=git`],
-      {
-        stdio: 'ignore',
-      },
-    );
+    const child = postData(hostile, p.url, 'payload2');
     assert.equal(await exit(child), 0);
     const program = seen[0]?.client.program;
     assert.ok(
@@ -195,22 +186,10 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
   it("the sandbox's own claim is shown apart, marked unverified, and recorded", async () => {
     const p = await proxyWith({});
     const seen = allowEach(p);
-    const payload = join(dir, 'payload3');
-    writeFileSync(payload, 'data\n');
-    const child = spawn(
-      'curl',
-      [
-        '-fsS',
-        '-o',
-        '/dev/null',
-        '-H',
-        'X-SSH-Agent-Proxy-Caller: git rebase -i main',
-        '--data-binary',
-        `@${payload}`,
-        `${p.url}/sign?namespace=git`,
-      ],
-      { stdio: 'ignore' },
-    );
+    const child = postData('curl', p.url, 'payload3', [
+      '-H',
+      'X-SSH-Agent-Proxy-Caller: git rebase -i main',
+    ]);
     assert.equal(await exit(child), 0);
     const lines = requestLines(seen[0]!);
     const said = lines.find((l) => l.label === 'Sandbox says');

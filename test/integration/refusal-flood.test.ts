@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readAudit } from '../../src/core/approval/audit.js';
 import { RECORDS_PER_SOURCE, RefusalSummary } from '../../src/core/approval/refusal-summary.js';
-import type { Socket } from 'node:net';
 import { upgradeAgent } from '../helpers/agent-bridge.js';
+import { blobOfLine, exchange, signRequest } from '../helpers/agent-messages.js';
 import {
   auditFiles,
   auditFileSink,
@@ -128,14 +128,7 @@ describe('refusal floods', () => {
     const up = await upgradeAgent(`${url}/agent`);
     assert.equal(up.status, 101, up.head);
     // SSHSIG data through the agent endpoint: refused (use-sign-endpoint) before any decision.
-    const blob = Buffer.from(a.key.line.split(' ')[1]!, 'base64');
-    const str = (b: Buffer) => Buffer.concat([u32(b.length), b]);
-    const refused = Buffer.concat([
-      Buffer.from([13]),
-      str(blob),
-      str(Buffer.from('SSHSIG…')),
-      u32(0),
-    ]);
+    const refused = signRequest(blobOfLine(a.key.line), Buffer.from('SSHSIG…'));
     const FLOOD = 200;
     for (let i = 0; i < FLOOD; i++) assert.equal((await exchange(up.socket, refused))[0], 5);
     up.socket.destroy();
@@ -154,28 +147,3 @@ describe('refusal floods', () => {
     );
   });
 });
-
-const u32 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-};
-
-function exchange(sock: Socket, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        sock.off('data', onData);
-        sock.off('close', onClose);
-        resolve(buf.subarray(4));
-      }
-    };
-    const onClose = () => reject(new Error('closed'));
-    sock.on('data', onData);
-    sock.once('close', onClose);
-    sock.resume();
-    sock.write(Buffer.concat([u32(payload.length), payload]));
-  });
-}

@@ -10,6 +10,7 @@ import { agentWithKey, createToken, type AgentWithKey } from '../helpers/fixture
 import { run } from '../helpers/openssh.js';
 import { ROOT, SHIM, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 import { needsPosixShell } from '../helpers/platform.js';
+import { sshSigningConfig } from '../helpers/git-signing.js';
 
 const RUST_SHIM = join(ROOT, 'test', 'helpers', 'rust-style-shim.sh');
 
@@ -43,15 +44,11 @@ function sandbox(name: string, program: string, url: string) {
     git,
     async configure() {
       await git('init', '-q', '-b', 'main');
-      for (const [k, v] of [
-        ['user.name', 'Ana Example'],
-        ['user.email', 'ana@example.test'],
-        ['gpg.format', 'ssh'],
-        ['gpg.ssh.program', program],
-        ['user.signingkey', join(home, '.cache/ssh-agent-proxy-sign/signing.pub')],
-        ['commit.gpgsign', 'true'],
-        ['gpg.ssh.allowedSignersFile', join(home, 'allowed_signers')],
-      ] as const) {
+      const signingKey = join(home, '.cache/ssh-agent-proxy-sign/signing.pub');
+      for (const [k, v] of sshSigningConfig(program, signingKey, {
+        'commit.gpgsign': 'true',
+        'gpg.ssh.allowedSignersFile': join(home, 'allowed_signers'),
+      })) {
         await git('config', k, v);
       }
       writeFileSync(join(home, 'allowed_signers'), `ana@example.test ${a.key.line}\n`);

@@ -3,8 +3,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import type { AuditRecord } from '../../src/core/approval/audit.js';
-import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
 import {
   DATA_GROUP,
   describeData,
@@ -20,11 +18,13 @@ import {
   parseKeyBlob,
 } from '../../src/core/ssh/keys.js';
 import { checkSignature, signFlags } from '../../src/core/ssh/signature-check.js';
-import { byte, string, uint32 } from '../../src/core/ssh/wire.js';
+import { byte, string } from '../../src/core/ssh/wire.js';
 import { upgradeAgent } from '../helpers/agent-bridge.js';
+import { exchange, sessionBind, signRequest } from '../helpers/agent-messages.js';
 import { commitObject, SIGN_REQUEST } from '../helpers/fixtures.js';
 import { makeKey, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
-import { http, startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { http } from '../helpers/proxy.js';
+import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
 import { startRecordingRelay, type RecordingRelay } from '../helpers/recording-relay.js';
 
 let agent: Agent;
@@ -53,50 +53,8 @@ function reencodedRsa(k: TestKey, pad = 1): Buffer {
   return Buffer.concat([string('ssh-rsa'), mp(key.signing.e), mp(key.signing.n)]);
 }
 
-async function proxyWith(env: Record<string, string>) {
-  const audit: AuditRecord[] = [];
-  const tp = await startTestProxy({ SSH_AGENT_PROXY_UPSTREAM: relay.sock, ...env }, undefined, {
-    audit: { write: (r) => void audit.push(r) },
-  });
-  return { ...tp, audit };
-}
-
-/** Every request a person is asked about, each answered with `answer` once. */
-function answerEach(p: TestProxy, answer: 'allow-once' | 'allow-for-grant'): PendingRequest[] {
-  const seen: PendingRequest[] = [];
-  p.proxy.broker.attach({
-    update(queue) {
-      for (const q of queue) {
-        if (seen.some((s) => s.id === q.id)) continue;
-        seen.push(q);
-        p.proxy.broker.answer({ id: q.id }, answer);
-      }
-    },
-  });
-  return seen;
-}
-
-function exchange(sock: import('node:net').Socket, payload: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const onData = (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      if (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        sock.off('data', onData);
-        sock.off('close', onClose);
-        resolve(buf.subarray(4));
-      }
-    };
-    const onClose = () => reject(new Error('closed'));
-    sock.on('data', onData);
-    sock.once('close', onClose);
-    sock.resume();
-    sock.write(Buffer.concat([uint32(payload.length), payload]));
-  });
-}
-
-const signRequest = (blob: Buffer, data: Buffer, flags = 0) =>
-  Buffer.concat([byte(13), string(blob), string(data), uint32(flags)]);
+const proxyWith = (env: Record<string, string>) =>
+  startAuditedProxy({ SSH_AGENT_PROXY_UPSTREAM: relay.sock, ...env });
 
 describe('a grant covers exactly what it was given on (#20.9)', () => {
   it('opaque data and unbound logins are scoped by the whole SHA-256, not a prefix', () => {
@@ -198,15 +156,7 @@ describe('a fingerprint always names the key that signs (#20.10)', () => {
       { connectMs: 5_000, listMs: 10_000, signMs: 10_000 },
       (c) => c.sign(key.blob, sid, 4),
     );
-    const bind = (hostKey: Buffer) =>
-      Buffer.concat([
-        byte(27),
-        string('session-bind@openssh.com'),
-        string(hostKey),
-        string(sid),
-        string(sig),
-        byte(0),
-      ]);
+    const bind = (hostKey: Buffer) => sessionBind(hostKey, sid, sig);
     const binds = relay.count(27);
     assert.deepEqual([...(await exchange(up.socket, bind(reencodedRsa(rsa))))], [28]);
     assert.equal(relay.count(27), binds, 'not relayed');

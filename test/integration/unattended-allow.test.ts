@@ -16,9 +16,9 @@ before(async () => {
   fx = await agentWithKey();
 });
 
-/** The console proxy started with exactly `env` (no test opt-out): its exit code and stderr. */
-function startConsole(env: Record<string, string>) {
-  return run(process.execPath, [CLI, '--console'], {
+/** The console proxy started with exactly `env` and `args` (no test opt-out): its exit code and stderr. */
+function startConsole(env: Record<string, string>, args: string[] = []) {
+  return run(process.execPath, [CLI, '--console', ...args], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -51,20 +51,7 @@ describe('approval allow needs a client token', () => {
 
   it('the flag is named when it set the policy', async () => {
     const cfg = join(tempDir(), 'cfg');
-    const r = await run(
-      process.execPath,
-      [CLI, '--console', '--approval', 'allow', '--config-dir', cfg],
-      {
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          ...windowsSystemEnv(),
-          SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
-          SSH_AGENT_PROXY_UPSTREAM: fx.agent.sock,
-        },
-        timeoutMs: 30_000,
-      },
-    );
+    const r = await startConsole({}, ['--approval', 'allow', '--config-dir', cfg]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /--approval: approval "allow" needs at least one client token/);
   });

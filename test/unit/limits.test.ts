@@ -1,33 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Clock } from '../../src/core/clock.js';
 import { ProxyError } from '../../src/core/errors.js';
 import { ByteBudget, RateLimiter } from '../../src/core/http/limits.js';
-
-/** A clock moved by hand: timers fire only when the test advances time. */
-class ManualClock implements Clock {
-  t = 0;
-  private timers: { at: number; fn: () => void }[] = [];
-  now = () => this.t;
-  setTimer = (fn: () => void, ms: number) => {
-    const timer = { at: this.t + ms, fn };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((x) => x !== timer);
-    };
-  };
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((x) => x !== next);
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
-  }
-}
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const settled = async (p: Promise<unknown>) => {
   let state = 'pending';

@@ -2,14 +2,8 @@
 // covers what a person sees): when keys count, what a group key answers, escape sequences,
 // outcomes of requests answered elsewhere, and timers cleared on stop.
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
-import type { ReadStream } from 'node:tty';
 import { describe, it } from 'node:test';
-import {
-  ApprovalBroker,
-  type Clock,
-  type Decision,
-} from '../../src/core/approval/approval-broker.js';
+import type { Decision } from '../../src/core/approval/approval-broker.js';
 import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import { LiveRegion, wrapLine, widthOf } from '../../src/cli/live-region.js';
 import {
@@ -18,64 +12,21 @@ import {
   TerminalPrompter,
   type TerminalPrompterOptions,
 } from '../../src/cli/terminal-prompter.js';
-
-/** A clock whose time and timers move only by hand. */
-function manualClock() {
-  let now = 1_000_000;
-  const timers = new Map<number, { at: number; fn: () => void }>();
-  let next = 0;
-  const clock: Clock = {
-    now: () => now,
-    setTimer(fn, ms) {
-      const id = next++;
-      timers.set(id, { at: now + ms, fn });
-      return () => timers.delete(id);
-    },
-  };
-  return {
-    clock,
-    timers,
-    advance(ms: number) {
-      const end = now + ms;
-      for (;;) {
-        const due = [...timers.entries()]
-          .filter(([, t]) => t.at <= end)
-          .sort((a, b) => a[1].at - b[1].at)[0];
-        if (!due) break;
-        timers.delete(due[0]);
-        now = due[1].at;
-        due[1].fn();
-      }
-      now = end;
-    },
-  };
-}
+import { fakeTerminal } from '../helpers/fake-terminal.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+import { promptBroker } from '../helpers/prompt-broker.js';
 
 function setup(rows = 50, extra: Partial<TerminalPrompterOptions> = {}) {
-  const time = manualClock();
-  const input = Object.assign(new PassThrough(), {
-    setRawMode: () => input,
-    isTTY: true,
-  }) as unknown as ReadStream;
-  let text = '';
-  const output = Object.assign(new PassThrough(), { isTTY: true, columns: 100, rows });
-  output.on('data', (c: Buffer) => (text += c.toString()));
-  const broker = new ApprovalBroker({
-    policy: 'prompt',
-    timeoutMs: 60_000,
-    grantMs: 600_000,
-    grantMaxUses: 0,
-    maxPending: 64,
-    maxPendingPerClient: 64,
-    clock: time.clock,
-  });
+  const time = new ManualClock(1_000_000);
+  const { input, output, written, type: press } = fakeTerminal(rows);
+  const broker = promptBroker(time);
   const screen = new LiveRegion(output, { TERM: 'xterm' });
   const p = new TerminalPrompter({
     broker,
     input,
     screen,
     onInterrupt: () => {},
-    clock: time.clock,
+    clock: time,
     ...extra,
   });
   p.start();
@@ -83,10 +34,9 @@ function setup(rows = 50, extra: Partial<TerminalPrompterOptions> = {}) {
   const key = { fingerprint: 'SHA256:k', type: 'ssh-ed25519', comment: '', label: 'ED25519' };
   const ask = (what: string, c = client) =>
     broker.decide(c, key, 'git', describeBytes(Buffer.from(what)));
-  const press = (k: string) => input.emit('data', Buffer.from(k));
   // The screen as text with the terminal's control sequences taken out.
   const CONTROL = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;]*[A-Za-z]|\r`, 'g');
-  const shown = () => text.replace(CONTROL, '');
+  const shown = () => written().replace(CONTROL, '');
   return { time, broker, p, ask, press, shown, client, key };
 }
 
@@ -222,7 +172,7 @@ describe('terminal prompter', () => {
     time.advance(30_000);
     assert.match(shown().slice(shown().lastIndexOf('Approve')), /Expires in 29 s/);
     p.stop();
-    assert.equal(time.timers.size, 1, 'only the broker’s deadline is left');
+    assert.equal(time.timers.length, 1, 'only the broker’s deadline is left');
     assert.match(shown(), /→ denied: the proxy is stopping \(shutting-down\)\n$/);
   });
 });

@@ -70,6 +70,14 @@ function fail(msg: string): never {
   throw new Error(msg);
 }
 
+/** Exactly one of `words`; the error lists them ("prompt, allow or deny"). */
+const oneOf =
+  <W extends string>(...words: W[]): Parser<W> =>
+  (raw) =>
+    (words as string[]).includes(raw)
+      ? (raw as W)
+      : fail(`"${raw}" is not ${words.slice(0, -1).join(', ')} or ${words.at(-1)}`);
+
 const seconds =
   (min: number, max: number): Parser<number> =>
   (raw) => {
@@ -228,10 +236,7 @@ export const SETTINGS: readonly AnySpec[] = [
     default: 'prompt',
     describe:
       'prompt: a person approves each request (tray or terminal); allow: sign unattended for clients that present a token, which needs at least one client token (a tokenless client, such as the host-local agent socket, is still asked; see SSH_AGENT_PROXY_ALLOW_ANY_LOCAL_PROCESS); deny: refuse everything.',
-    parse: (r) =>
-      ['prompt', 'allow', 'deny'].includes(r)
-        ? (r as Settings['approval'])
-        : fail(`"${r}" is not prompt, allow or deny`),
+    parse: oneOf('prompt', 'allow', 'deny'),
   },
   {
     key: 'allowAnyLocalProcess',
@@ -316,10 +321,7 @@ export const SETTINGS: readonly AnySpec[] = [
     default: 'write',
     describe:
       'When a decision counts as recorded, before its answer is sent. write: the write to the audit log has returned (survives a killed proxy); fsync: it is on disk (survives power loss; concurrent requests share one sync).',
-    parse: (r) =>
-      r === 'write' || r === 'fsync'
-        ? (r as Settings['auditSync'])
-        : fail(`"${r}" is not write or fsync`),
+    parse: oneOf('write', 'fsync'),
   },
   {
     key: 'denyWhenLocked',
@@ -336,10 +338,7 @@ export const SETTINGS: readonly AnySpec[] = [
     default: 'notify',
     describe:
       '--console: on each new request, notify: ring the terminal bell and show a desktop notification where one can be (notify-send with a display on Linux, osascript on macOS); bell: the bell only; off: neither.',
-    parse: (r) =>
-      ['notify', 'bell', 'off'].includes(r)
-        ? (r as Settings['consoleAlert'])
-        : fail(`"${r}" is not notify, bell or off`),
+    parse: oneOf('notify', 'bell', 'off'),
   },
   {
     key: 'headersTimeout',
@@ -418,9 +417,6 @@ export const SETTINGS: readonly AnySpec[] = [
     flag: 'log-level',
     default: 'info',
     describe: 'debug, info, warn or error.',
-    parse: (r) =>
-      ['debug', 'info', 'warn', 'error'].includes(r)
-        ? (r as Settings['logLevel'])
-        : fail(`"${r}" is not debug, info, warn or error`),
+    parse: oneOf('debug', 'info', 'warn', 'error'),
   },
 ];
