@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { containerFromCgroup } from './cgroup-container.js';
+import { containerCgroupFrom, verifiedContainer } from './cgroup-container.js';
 import { nameContainer } from './container-name.js';
 import { runTool } from './run-tool.js';
 import type { PeerConnection, PeerFinder, PeerProcess, ProcessRef } from './peer-process.js';
@@ -242,7 +242,8 @@ function describe(pid: number, stat: Stat): PeerProcess {
   }
   let container;
   try {
-    container = containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    const cg = containerCgroupFrom(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    container = cg && verifiedContainer(cg);
   } catch {
     container = undefined;
   }
@@ -285,8 +286,10 @@ export class LinuxPeerFinder implements PeerFinder {
     const holder = await this.holders.find(inode, signal);
     if (!holder) return undefined;
     const found = describe(holder.pid, holder.stat);
-    // Docker and Podman name their containers; the id is what the cgroup says.
-    if (found.container) found.container = await nameContainer(found.container, signal);
+    // Docker and Podman name their containers; the id is what the cgroup says. An unverified
+    // one is not named: a real container's name would lend its look to a user-made cgroup.
+    if (found.container && !found.container.unverified)
+      found.container = await nameContainer(found.container, signal);
     return found;
   }
 }
