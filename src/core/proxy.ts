@@ -195,7 +195,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
 
   // Which program asks, on same-host connections: once per connection, within a budget.
-  const peers = new ConnectionPeers(choosePeerFinder());
+  const peers = new ConnectionPeers(config.programLookup ? choosePeerFinder() : null);
   const withProgram = (client: ClientInfo, program: ClientInfo['program']): ClientInfo =>
     program ? { ...client, program } : client;
 

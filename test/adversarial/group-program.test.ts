@@ -1,13 +1,11 @@
-// Review 2 (attacker's view) — a group answer covers programs the person never saw.
-// A group is client + key + namespace (approval-broker groupOf); the Program line is not
-// part of it, and the terminal prompter lists the group's other requests by headline only
-// (`· Sign git commit "…"`). Tokenless, every loopback caller is the one client `local`:
-// while a person answers a `git rebase --exec` group shown with "Program: git (pid …)",
-// another process queues a commit of its own into the same group, and `Y` (allow all
-// listed) signs it, its program never shown. The decision is right by the model (the
-// program is information), but the information shown is the first request's only.
-// Suggested: list a subject's program where it differs from the current one's (and in the
-// tray's group list), or keep differing programs out of one group answer.
+// A group answer covering a program the person never saw (review 2, issue #19). A group was
+// client + key + namespace; tokenless, every loopback caller is the one client `local`, so
+// while a person answered a `git rebase --exec` group shown with "Program: git (pid …)",
+// another process could queue a commit of its own into the same group, and `Y` (allow all
+// listed) signed it, its program never shown. Now requests of programs that read
+// differently (name, executable, parent names, container — not pids) are kept out of one
+// group: Y answers the rebase's commits, and the other program's request is then asked on
+// its own, its Program line shown.
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import type { ReadStream } from 'node:tty';
@@ -47,19 +45,21 @@ function clockByHand() {
   return { clock, advance };
 }
 
-const git: PeerProcess = {
-  pid: 2001,
+const git = (pid: number): PeerProcess => ({
+  pid,
   name: 'git',
+  exe: '/usr/bin/git',
   parents: [{ pid: 2000, name: 'bash' }],
-};
+});
 const other: PeerProcess = {
   pid: 3001,
   name: 'python3',
+  exe: '/usr/bin/python3.11',
   parents: [{ pid: 1, name: 'systemd' }],
 };
 
-describe('review2: group answers and the Program line', () => {
-  it('a listed request from another program shows that program before Y answers it', async () => {
+describe('group answers and the Program line', () => {
+  it('Y answers only the shown program’s requests; another program’s is asked on its own', async () => {
     const time = clockByHand();
     const input = Object.assign(new PassThrough(), {
       setRawMode: () => input,
@@ -89,17 +89,32 @@ describe('review2: group answers and the Program line', () => {
     const key = { fingerprint: 'SHA256:k', type: 'ssh-ed25519', comment: '', label: 'ED25519' };
     const ask = (subject: string, program: PeerProcess) =>
       broker.decide({ ...base, program }, key, 'git', describeBytes(commitObject(subject)));
-    const mine = [ask('rebase 1', git), ask('rebase 2', git)];
+    // Each commit of a rebase is a new process (a new pid): still one group.
+    const mine = [ask('rebase 1', git(2001)), ask('rebase 2', git(2002))];
     const theirs = ask('Add deploy key', other);
-    time.advance(ARM_DELAY_MS);
+    let theirsSettled = false;
+    void theirs.then(() => (theirsSettled = true));
     const CONTROL = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;]*[A-Za-z]|\r`, 'g');
-    const screen = text.replace(CONTROL, '');
-    const prompt = screen.slice(screen.lastIndexOf('Approve'));
+    const lastPrompt = () => {
+      const screen = text.replace(CONTROL, '');
+      return screen.slice(screen.lastIndexOf('Approve'));
+    };
+    time.advance(ARM_DELAY_MS);
+    const first = lastPrompt();
+    assert.match(first, /rebase 2/, `the group lists its subjects:\n${first}`);
+    assert.doesNotMatch(first, /Add deploy key/, `another program's request is listed:\n${first}`);
     input.emit('data', Buffer.from('Y'));
+    for (const d of await Promise.all(mine)) assert.ok(d.allowed);
+    await Promise.resolve();
+    assert.equal(theirsSettled, false, 'Y answered the other program’s request');
+    assert.equal(broker.queue().length, 1);
+    time.advance(ARM_DELAY_MS);
+    const second = lastPrompt();
+    assert.match(second, /Add deploy key/);
+    assert.match(second, /Program +python3 \(pid 3001, exe \/usr\/bin\/python3\.11\) ← systemd/);
+    input.emit('data', Buffer.from('n'));
     const decided = await theirs;
-    await Promise.all(mine);
     p.stop();
-    assert.ok(decided.allowed, 'Y allowed the other program’s commit');
-    assert.match(prompt, /python3/, `what the person saw before Y:\n${prompt}`);
+    assert.equal(decided.allowed, false);
   });
 });

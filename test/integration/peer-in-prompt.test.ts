@@ -127,6 +127,27 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     assert.equal(rec.program, peerRecord(program!));
   });
 
+  it('SSH_AGENT_PROXY_PROGRAM_LOOKUP=false: no lookup, no Program line, none recorded', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_PROGRAM_LOOKUP: 'false' });
+    const seen = allowEach(p);
+    const payload = join(dir, 'payload-nolookup');
+    writeFileSync(payload, 'data\n');
+    const child = spawn(
+      'curl',
+      ['-fsS', '-o', '/dev/null', '--data-binary', `@${payload}`, `${p.url}/sign`],
+      {
+        stdio: 'ignore',
+      },
+    );
+    assert.equal(await exit(child), 0);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.client.program, undefined);
+    assert.equal(programLine(seen[0]!), undefined);
+    const rec = p.audit.find((a) => a.id && a.outcome === 'ok');
+    assert.ok(rec);
+    assert.equal(rec.program, undefined);
+  });
+
   it('curl run under the name git: the Program line shows its real executable', async () => {
     const p = await proxyWith({});
     const seen = allowEach(p);
