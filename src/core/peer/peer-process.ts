@@ -99,7 +99,9 @@ export function nameDiffersFromExe(p: PeerProcess): boolean {
 /** How the container reads: verified from a root-owned cgroup, or not. */
 function containerText(c: ContainerRef): string {
   const what = `${c.engine} container ${c.name ?? c.id.slice(0, 12)}`;
-  return c.unverified ? `in a cgroup named as ${what} (unverified: not root-owned)` : `in ${what}`;
+  return c.unverified
+    ? `in a cgroup named as ${what} (unverified: a cgroup a user can make)`
+    : `in ${what}`;
 }
 
 /**
