@@ -43,7 +43,7 @@ import { VerificationBudget } from './agent-endpoint/verification-budget.js';
 import { createSignApi } from './sign-api.js';
 import { choosePeerFinder } from './peer/choose-peer-finder.js';
 import { ConnectionPeers } from './peer/connection-peers.js';
-import { describePeer } from './peer/peer-process.js';
+import { peerRecord } from './peer/peer-process.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
 /** A connection that has sent nothing this long is closed (a client sends at once). */
@@ -199,7 +199,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
 
   // Which program asks, on same-host connections: once per connection, within a budget.
-  const peers = new ConnectionPeers(choosePeerFinder());
+  const peers = new ConnectionPeers(config.programLookup ? choosePeerFinder() : null);
   const withProgram = (client: ClientInfo, program: ClientInfo['program']): ClientInfo =>
     program ? { ...client, program } : client;
 
@@ -241,7 +241,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       id: ctx.id,
       client: ctx.client.name,
       clientId: ctx.client.token?.id ?? null,
-      program: ctx.client.program ? describePeer(ctx.client.program) : null,
+      program: ctx.client.program ? peerRecord(ctx.client.program) : null,
       claim: ctx.client.claim ?? null,
       remote: ctx.client.address,
       key: ctx.fingerprint ?? null,
@@ -316,7 +316,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         id: r.id,
         client: r.client.name,
         clientId: r.client.token?.id ?? null,
-        program: r.client.program ? describePeer(r.client.program) : null,
+        program: r.client.program ? peerRecord(r.client.program) : null,
         remote: r.client.address,
         key: r.key,
         namespace: r.scope,

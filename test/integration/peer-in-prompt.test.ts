@@ -3,13 +3,13 @@
 // the prompt (with its pid and parents) and in the audit record of the decision.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { PendingRequest } from '../../src/core/approval/approval-broker.js';
 import { formatAudit } from '../../src/core/approval/audit.js';
 import { requestLines } from '../../src/core/approval/request-view.js';
-import { describePeer } from '../../src/core/peer/peer-process.js';
+import { describePeer, peerRecord } from '../../src/core/peer/peer-process.js';
 import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
 import { SHIM, type TestProxy } from '../helpers/proxy.js';
 import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
@@ -101,7 +101,9 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     );
     const rec = p.audit.find((a) => a.id && a.outcome === 'ok');
     assert.ok(rec, 'the decision is recorded');
-    assert.equal(rec.program, describePeer(program));
+    // The record keeps what the process cannot choose: the executable and its start time.
+    assert.equal(rec.program, peerRecord(program));
+    assert.match(rec.program ?? '', new RegExp(`; exe ${fetcher}; started ${program.startTime}$`));
     // `ssh-agent-proxy audit` prints it.
     assert.match(
       formatAudit(rec),
@@ -128,7 +130,59 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     assert.match(programLine(seen[0]!)?.value ?? '', new RegExp(`^ssh-add \\(pid ${add.pid}\\)`));
     const rec = p.audit.find((a) => a.client === 'local socket');
     assert.ok(rec, 'the decision is recorded');
-    assert.equal(rec.program, describePeer(program!));
+    assert.equal(rec.program, peerRecord(program!));
+  });
+
+  it('SSH_AGENT_PROXY_PROGRAM_LOOKUP=false: no lookup, no Program line, none recorded', async () => {
+    const p = await proxyWith({ SSH_AGENT_PROXY_PROGRAM_LOOKUP: 'false' });
+    const seen = allowEach(p);
+    const payload = join(dir, 'payload-nolookup');
+    writeFileSync(payload, 'data\n');
+    const child = spawn(
+      'curl',
+      ['-fsS', '-o', '/dev/null', '--data-binary', `@${payload}`, `${p.url}/sign`],
+      {
+        stdio: 'ignore',
+      },
+    );
+    assert.equal(await exit(child), 0);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.client.program, undefined);
+    assert.equal(programLine(seen[0]!), undefined);
+    const rec = p.audit.find((a) => a.id && a.outcome === 'ok');
+    assert.ok(rec);
+    assert.equal(rec.program, undefined);
+  });
+
+  it('curl run under the name git: the Program line shows its real executable', async () => {
+    const p = await proxyWith({});
+    const seen = allowEach(p);
+    const binDir = join(dir, 'impostor-bin');
+    mkdirSync(binDir, { recursive: true });
+    const fake = join(binDir, 'git');
+    symlinkSync('/usr/bin/curl', fake);
+    const payload = join(dir, 'payload-impostor');
+    writeFileSync(payload, 'data\n');
+    const child = spawn(
+      fake,
+      ['-fsS', '-o', '/dev/null', '--data-binary', `@${payload}`, `${p.url}/sign`],
+      {
+        stdio: 'ignore',
+      },
+    );
+    assert.equal(await exit(child), 0, 'the impostor got its signature');
+    const program = seen[0]?.client.program;
+    assert.equal(program?.name, 'git', 'the kernel keeps the name it was run by');
+    const lines = requestLines(seen[0]!);
+    assert.equal(
+      lines.find((l) => l.label === 'Program')?.value,
+      `git (pid ${child.pid}, exe /usr/bin/curl)` +
+        program!.parents
+          .slice(0, 3)
+          .map((q) => ` ← ${q.name}`)
+          .join(''),
+    );
+    assert.equal(lines.find((l) => l.label === 'Executable')?.value, '/usr/bin/curl');
   });
 
   it('git commit -S through the shim: git is in the chain, the commit in the prompt', async (t) => {

@@ -76,8 +76,16 @@ async function setup(
   clock: Clock = fixedClock(),
   env: Record<string, string> = {},
 ): Promise<{ tp: TestProxy; h: UiHarness; page: Page }> {
+  // No program lookup: its outcome (found, or past its budget on a busy machine) would
+  // split groups by program and put changing pids in the screenshots. The Program lines
+  // are tested in request-summary's and peer-attribution's tests.
   const tp = await startTestProxy(
-    { SSH_AGENT_PROXY_UPSTREAM: agent.sock, SSH_AGENT_PROXY_APPROVAL: 'prompt', ...env },
+    {
+      SSH_AGENT_PROXY_UPSTREAM: agent.sock,
+      SSH_AGENT_PROXY_APPROVAL: 'prompt',
+      SSH_AGENT_PROXY_PROGRAM_LOOKUP: 'false',
+      ...env,
+    },
     undefined,
     { clock },
   );

@@ -7,6 +7,7 @@ import type { Description } from './describe.js';
 
 export type { Grant } from './grants.js';
 import type { ClientInfo } from './client.js';
+import { programKind } from '../peer/peer-process.js';
 import { realClock, type Clock } from '../clock.js';
 import { ProxyError } from '../errors.js';
 import { allowsUnattended } from './unattended-allow.js';
@@ -88,9 +89,14 @@ interface Waiter {
   detachAbort: () => void;
 }
 
-/** Keyed on the client's stable id (a token's id, never its name). */
+/**
+ * Keyed on the client's stable id (a token's id, never its name), and on the program as the
+ * person sees it (name, executable, parent names, container; not pids): a group answer then
+ * covers only requests that read alike, never another program's that queued beside them.
+ * This only splits groups — it never joins what the client, key and namespace keep apart.
+ */
 export function groupOf(client: ClientInfo, fingerprint: string, namespace: string): string {
-  return JSON.stringify([client.id, fingerprint, namespace]);
+  return JSON.stringify([client.id, fingerprint, namespace, programKind(client.program)]);
 }
 
 const deny = (by: DecidedBy, status: number, code: string, msg: string): Decision => ({

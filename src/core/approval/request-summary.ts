@@ -7,6 +7,7 @@ import type { PendingRequest } from './approval-broker.js';
 import type { Description, SshLoginDescription } from './describe.js';
 import { detailLines } from './request-view.js';
 import { displayText } from '../display-text.js';
+import { describePeer, peerDetails } from '../peer/peer-process.js';
 
 export type RequestKind = 'commit' | 'tag' | 'push-cert' | 'data' | 'login';
 
@@ -84,9 +85,20 @@ export function requestQuestion(d: Description): string {
 /** The kind's own details, fingerprints marked; the login's host key stays out of the headline. */
 function secondary(r: PendingRequest): SummaryLine[] {
   const d = r.description;
-  const lines: SummaryLine[] = detailLines(d).map((l) =>
-    l.label === 'Host key' ? { ...l, fingerprint: true } : l,
-  );
+  // The program first, as the host saw it (information, not who asks): its one line, then
+  // where it runs from — the executable the kernel mapped, directory, parents with pids.
+  const p = r.client.program;
+  const lines: SummaryLine[] = [
+    ...(p
+      ? [
+          { label: 'Program', value: clip(describePeer(p), 300) },
+          ...peerDetails(p).map((l) => ({ label: l.label, value: clip(l.value, 300) })),
+        ]
+      : []),
+    ...detailLines(d).map((l) =>
+      l.label === 'Host key' ? { ...l, fingerprint: true as const } : l,
+    ),
+  ];
   if (d.kind === 'ssh-auth' && d.destination === 'known') {
     // The host is already the question; its line would only repeat it.
     const i = lines.findIndex((l) => l.label === 'Host');

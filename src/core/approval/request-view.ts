@@ -111,6 +111,8 @@ export function requestLines(r: PendingRequest): ViewLine[] {
     ),
     // As the host saw it: information, not who the client is.
     ...(r.client.program ? [line('Program', describePeer(r.client.program))] : []),
+    // The file the kernel mapped: the one thing of it a process cannot name for itself.
+    ...(r.client.program?.exe ? [line('Executable', r.client.program.exe)] : []),
     // The sandbox's word only: marked so, never mistaken for what the host saw.
     ...(r.client.claim
       ? [line('Sandbox says', `${r.client.claim} (its own claim, unverified)`)]

@@ -49,6 +49,7 @@ export interface Settings {
   knownHosts: string[];
   agentAllowForwarded: boolean;
   agentSocket: string | null;
+  programLookup: boolean;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -410,6 +411,15 @@ export const SETTINGS: readonly AnySpec[] = [
     describe:
       'Optional host-local agent socket with the same gate (approval, grants, audit) in front of the upstream agent, for host processes or a VM socket mount: point SSH_AUTH_SOCK at it. Created mode 0600 in a 0700 directory; a stale socket is replaced.',
     parse: (r) => r.trim() || null,
+  },
+  {
+    key: 'programLookup',
+    env: 'SSH_AGENT_PROXY_PROGRAM_LOOKUP',
+    flag: 'program-lookup',
+    default: 'true',
+    describe:
+      'Name the program that asks (same-host connections: process, parents, executable) in prompts and the audit. Off: no lookups (no /proc walk, ss, lsof or PowerShell per connection), no Program line, and requests of one client, key and namespace are answered together whatever runs them.',
+    parse: boolean,
   },
   {
     key: 'logLevel',

@@ -3,15 +3,15 @@
 //                 then the process holding `socket:[inode]` among /proc/PID/fd.
 //   Unix socket   our end's inode from /proc/self/fd/FD; its peer's inode only the kernel's
 //                 socket diagnostics (netlink sock_diag, UNIX_DIAG_PEER) tell, which Node
-//                 cannot open — so `ss -xn` (iproute2) is asked for it. Without ss the
-//                 program is unknown.
+//                 cannot open — so `ss -xnH` (iproute2) is asked for it, and read strictly
+//                 (see unixPeerInodeIn). Without ss the program is unknown.
 // Only processes of the same user are readable (/proc/PID/fd is owner-only), which is
 // the case that matters: another user's process could not reach the 0700 socket directory,
 // and one on loopback TCP is shown as unknown.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { containerFromCgroup } from './cgroup-container.js';
+import { containerCgroupFrom, verifiedContainer } from './cgroup-container.js';
 import { nameContainer } from './container-name.js';
 import { runTool } from './run-tool.js';
 import type { PeerConnection, PeerFinder, PeerProcess, ProcessRef } from './peer-process.js';
@@ -68,18 +68,35 @@ export function tcpInodeIn(
   return undefined;
 }
 
-/** From `ss -xn` output: the peer inode of the socket whose own inode is `inode`. */
+/** One row of `ss -xn`: netid, state, the two queues, then `name inode name inode`. */
+const SS_ROW = /^u_(?:str|dgr|seq)\s+[A-Z][A-Z0-9-]*\s+\d+\s+\d+\s+\S.*\s\d+\s*$/;
+/** A row's last three fields: its own inode, the peer's name (no spaces), the peer's inode. */
+const OWN_AND_PEER = /\s(\d+)\s+\S+\s+(\d+)\s*$/;
+
+/**
+ * From `ss -xn` output: the peer inode of the socket whose own inode is `inode`. ss prints
+ * socket names raw, so a name holding newlines (an abstract name any local user can bind)
+ * prints lines of its binder's choosing — a forged row claiming our inode with a peer of
+ * the forger's choice. Our own row is always there (we hold the socket), so a forgery shows
+ * as a second row claiming our inode; that, or any row that is not a well-formed socket
+ * row (the pieces around a forged one), makes the answer unknown rather than a guess.
+ */
 export function unixPeerInodeIn(ssOutput: string, inode: number): number | undefined {
-  for (const line of ssOutput.split('\n')) {
-    // Netid State Recv-Q Send-Q Local-Address Port Peer-Address Port — read from the end,
-    // since a local path may contain spaces.
-    const m = /\s(\d+)\s+\S+\s+(\d+)\s*$/.exec(line);
+  const lines = ssOutput.split('\n');
+  // The header, when ss was not given -H.
+  if (lines[0]?.startsWith('Netid ')) lines.shift();
+  let peer: number | undefined;
+  let claims = 0;
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    if (!SS_ROW.test(line)) return undefined;
+    const m = OWN_AND_PEER.exec(line);
     if (m && Number(m[1]) === inode) {
-      const peer = Number(m[2]);
-      return peer > 0 ? peer : undefined;
+      claims++;
+      peer = Number(m[2]);
     }
   }
-  return undefined;
+  return claims === 1 && peer !== undefined && peer > 0 ? peer : undefined;
 }
 
 function socketInode(link: string): number | undefined {
@@ -225,7 +242,8 @@ function describe(pid: number, stat: Stat): PeerProcess {
   }
   let container;
   try {
-    container = containerFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    const cg = containerCgroupFrom(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+    container = cg && verifiedContainer(cg);
   } catch {
     container = undefined;
   }
@@ -291,15 +309,17 @@ export class LinuxPeerFinder implements PeerFinder {
       const ours =
         conn.fd === undefined ? undefined : socketInode(readLink(`/proc/self/fd/${conn.fd}`) ?? '');
       if (ours === undefined) return undefined;
-      const out = await runTool('ss', ['-xn'], signal);
+      const out = await runTool('ss', ['-xnH'], signal);
       inode = out === undefined ? undefined : unixPeerInodeIn(out, ours);
     }
     if (!inode || signal.aborted) return undefined;
     const holder = await this.holders.find(inode, signal);
     if (!holder) return undefined;
     const found = describe(holder.pid, holder.stat);
-    // Docker and Podman name their containers; the id is what the cgroup says.
-    if (found.container) found.container = await nameContainer(found.container, signal);
+    // Docker and Podman name their containers; the id is what the cgroup says. An unverified
+    // one is not named: a real container's name would lend its look to a user-made cgroup.
+    if (found.container && !found.container.unverified)
+      found.container = await nameContainer(found.container, signal);
     return found;
   }
 }

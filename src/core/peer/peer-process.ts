@@ -21,6 +21,12 @@ export interface ContainerRef {
   id: string;
   /** The engine's name for it, when the engine's socket could be asked. */
   name?: string;
+  /**
+   * Its cgroup is one the user could have made (not root-owned, or under the user's own
+   * systemd manager: `systemd-run --user --scope --unit=docker-ID.scope` makes one that
+   * reads like a container). Rootless containers are such too; shown as unverified.
+   */
+  unverified?: true;
 }
 
 export interface PeerProcess extends ProcessRef {
@@ -68,14 +74,72 @@ export interface PeerFinder {
 /** Parents shown after the program in one line (`git (pid 1234) ← bash ← kitty`). */
 const SHOWN_PARENTS = 3;
 
-/** The one-line form: `curl (pid 1234) ← sh ← git ← bash`, and its container when known. */
+/** The last part of a path, either separator (a Windows path read on any OS). */
+function baseName(path: string): string {
+  return (
+    path
+      .replace(/ \(deleted\)$/, '')
+      .split(/[\\/]/)
+      .pop() ?? path
+  );
+}
+
+/**
+ * Whether the name a process gives itself is not its executable's: a copy of a binary under
+ * another name, `prctl(PR_SET_NAME)`, or a script (its name, its interpreter's exe). Linux
+ * keeps at most 15 bytes of a name, so a long executable's name is compared as a prefix.
+ */
+export function nameDiffersFromExe(p: PeerProcess): boolean {
+  if (!p.exe) return false;
+  const base = baseName(p.exe).toLowerCase();
+  const name = p.name.toLowerCase();
+  return !(base === name || (name.length >= 15 && base.startsWith(name)));
+}
+
+/** How the container reads: verified from a root-owned cgroup, or not. */
+function containerText(c: ContainerRef): string {
+  const what = `${c.engine} container ${c.name ?? c.id.slice(0, 12)}`;
+  return c.unverified
+    ? `in a cgroup named as ${what} (unverified: a cgroup a user can make)`
+    : `in ${what}`;
+}
+
+/**
+ * The one-line form: `curl (pid 1234) ← sh ← git ← bash`, and its container when known.
+ * A name that is not its executable's shows the executable: `git (pid 1234, exe /tmp/evil)`.
+ */
 export function describePeer(p: PeerProcess): string {
-  const chain = [
-    `${p.name} (pid ${p.pid})`,
-    ...p.parents.slice(0, SHOWN_PARENTS).map((q) => q.name),
-  ].join(' ← ');
-  const c = p.container;
-  return c ? `${chain} in ${c.engine} container ${c.name ?? c.id.slice(0, 12)}` : chain;
+  const self = nameDiffersFromExe(p)
+    ? `${p.name} (pid ${p.pid}, exe ${p.exe})`
+    : `${p.name} (pid ${p.pid})`;
+  const chain = [self, ...p.parents.slice(0, SHOWN_PARENTS).map((q) => q.name)].join(' ← ');
+  return p.container ? `${chain} ${containerText(p.container)}` : chain;
+}
+
+/**
+ * The audit record's form: the one line plus what the process cannot choose — the
+ * executable the kernel mapped and its start time (so a reused pid is not taken for it).
+ */
+export function peerRecord(p: PeerProcess): string {
+  return [
+    describePeer(p),
+    ...(p.exe ? [`exe ${p.exe}`] : []),
+    ...(p.startTime ? [`started ${p.startTime}`] : []),
+  ].join('; ');
+}
+
+/**
+ * What groups a program's requests for one answer: what the person sees of it, without the
+ * pids (each `git commit` of a rebase is a new process, the same program).
+ */
+export function programKind(p: PeerProcess | undefined): string {
+  if (!p) return '';
+  return JSON.stringify([
+    p.name,
+    p.exe ?? '',
+    p.parents.slice(0, SHOWN_PARENTS).map((q) => q.name),
+    p.container ? [p.container.engine, p.container.id, !!p.container.unverified] : [],
+  ]);
 }
 
 /** The expanded form: where it runs from, as labelled values. */
@@ -92,7 +156,12 @@ export function peerDetails(p: PeerProcess): { label: string; value: string }[] 
         ]
       : []),
     ...(p.container
-      ? [{ label: 'Container', value: `${p.container.engine} ${p.container.id}` }]
+      ? [
+          {
+            label: 'Container',
+            value: `${p.container.engine} ${p.container.id}${p.container.unverified ? ' (unverified)' : ''}`,
+          },
+        ]
       : []),
   ];
 }
