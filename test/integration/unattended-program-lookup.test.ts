@@ -23,13 +23,13 @@ const GIT: PeerProcess = { pid: 4242, name: 'git', parents: [{ pid: 4241, name: 
 function heldFinder() {
   let release!: (p: PeerProcess | undefined) => void;
   const released = new Promise<PeerProcess | undefined>((r) => (release = r));
-  let asked!: () => void;
-  const wasAsked = new Promise<void>((r) => (asked = r));
+  let asked!: (signal: AbortSignal) => void;
+  const wasAsked = new Promise<AbortSignal>((r) => (asked = r));
   const finder: PeerFinder = {
     method: 'held',
     budgetMs: 10 * 60_000,
-    find: () => {
-      asked();
+    find: (_conn, signal) => {
+      asked(signal);
       return released;
     },
   };
@@ -63,6 +63,21 @@ describe('the program lookup and requests no one is asked about', () => {
       assert.equal(p.audit.length, 1);
       assert.equal(p.audit[0]!.program ?? null, null);
       assert.equal(p.audit[0]!.programPending, true);
+    } finally {
+      held.release(undefined);
+    }
+  });
+
+  it('a connection that ended stops its unfinished lookup (no walk of /proc for nobody)', async () => {
+    const held = heldFinder();
+    const p = await proxyWith({ SSH_AGENT_PROXY_APPROVAL: 'allow' }, held.finder);
+    try {
+      const r = await sign(p.url); // Connection: close — the shim's one request per connection
+      assert.equal(r.status, 200, r.text);
+      const signal = await held.wasAsked;
+      if (!signal.aborted)
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      assert.equal(signal.aborted, true);
     } finally {
       held.release(undefined);
     }
