@@ -43,7 +43,7 @@ import { VerificationBudget } from './agent-endpoint/verification-budget.js';
 import { createSignApi } from './sign-api.js';
 import { choosePeerFinder } from './peer/choose-peer-finder.js';
 import { ConnectionPeers } from './peer/connection-peers.js';
-import { peerRecord } from './peer/peer-process.js';
+import { peerRecord, type PeerFinder } from './peer/peer-process.js';
 
 export const AGENT_CONNECT_TIMEOUT_MS = 5_000;
 /** A connection that has sent nothing this long is closed (a client sends at once). */
@@ -68,6 +68,8 @@ export interface ProxyOptions {
   /** Earlier audit records (oldest first), so recent activity survives a restart. */
   history?: readonly AuditRecord[];
   clock?: Clock;
+  /** Who finds the program at the other end (default: this OS's; null: none). */
+  peerFinder?: PeerFinder | null;
 }
 
 export interface RunningProxy {
@@ -199,9 +201,26 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   });
 
   // Which program asks, on same-host connections: once per connection, within a budget.
-  const peers = new ConnectionPeers(config.programLookup ? choosePeerFinder() : null);
+  // Off by setting (null finder); a test may inject its own.
+  const peers = new ConnectionPeers(
+    !config.programLookup
+      ? null
+      : opts.peerFinder === undefined
+        ? choosePeerFinder()
+        : opts.peerFinder,
+  );
   const withProgram = (client: ClientInfo, program: ClientInfo['program']): ClientInfo =>
     program ? { ...client, program } : client;
+
+  // The program as known when the record is written: a request no person was asked about
+  // did not wait for the lookup, and says so when it had not ended.
+  const programFields = (ctx: RequestContext): Pick<AuditRecord, 'program' | 'programPending'> => {
+    const program = ctx.client.program ?? ctx.program?.found;
+    if (program) return { program: peerRecord(program) };
+    return ctx.program && !ctx.program.settled
+      ? { program: null, programPending: true }
+      : { program: null };
+  };
 
   const recent: AuditRecord[] = (opts.history ?? []).slice(-RECENT);
   const activity = new Set<(r: AuditRecord) => void>();
@@ -241,7 +260,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       id: ctx.id,
       client: ctx.client.name,
       clientId: ctx.client.token?.id ?? null,
-      program: ctx.client.program ? peerRecord(ctx.client.program) : null,
+      ...programFields(ctx),
       claim: ctx.client.claim ?? null,
       remote: ctx.client.address,
       key: ctx.fingerprint ?? null,

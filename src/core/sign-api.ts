@@ -107,6 +107,13 @@ export function createSignApi(deps: SignApiDeps): SignApi {
     });
   };
 
+  /** Waits (within the lookup's budget) for the connection's program, for a prompt to show. */
+  const programFound = async (ctx: RequestContext): Promise<void> => {
+    if (!ctx.program || ctx.client.program) return;
+    const found = await ctx.program.wait();
+    if (found) ctx.client = { ...ctx.client, program: found };
+  };
+
   const resolveNamespace = (ns: string | undefined, token?: TokenLimits): string => {
     const chosen = ns ?? config.namespace;
     if (!isValidNamespace(chosen))
@@ -178,7 +185,9 @@ export function createSignApi(deps: SignApiDeps): SignApi {
         return signer.sign(chosen, namespace, input.body, conn);
       });
       if (early !== null) return early;
-      // Step 5: a person decides (the agent connection is closed meanwhile).
+      // Step 5: a person decides (the agent connection is closed meanwhile). The prompt
+      // names the program, so this path — and only this one — waits for its lookup.
+      await programFound(ctx);
       const decision = await broker.decide(
         ctx.client,
         keyInfo(chosen!),

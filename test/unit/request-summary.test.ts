@@ -146,6 +146,25 @@ describe('request summary', () => {
     });
   });
 
+  it('the notification names the program the host saw, short (name ← parent), as plain text', () => {
+    const r = pending(describePayload(commitObject('Fix')));
+    r.client.program = {
+      pid: 4242,
+      name: 'bash',
+      parents: [
+        { pid: 4241, name: 'git' },
+        { pid: 4240, name: 'zsh' },
+      ],
+    };
+    assert.equal(
+      requestNotification(r, 1).body,
+      'Asked by devcontainer-api · bash ← git · key ana-laptop',
+    );
+    r.client.program = { pid: 7, name: 'x\u001b[2J\rok', parents: [] };
+    const body = requestNotification(r, 1).body;
+    assert.ok(![...body].some((c) => c.charCodeAt(0) < 0x20), body);
+  });
+
   it('hostile text stays one clean line', () => {
     const s = requestSummary(
       pending(login({ user: 'git\u001b[2J\nroot', host: 'evil\u202e.com' }), {

@@ -13,6 +13,11 @@ export interface AuditRecord {
   client: string;
   /** The program that asked, as the host saw it (`git (pid 1234) ← bash`), where known. */
   program?: string | null;
+  /**
+   * The lookup of the program had not ended when the record was written: no person was
+   * asked, so the request did not wait for it (program then null).
+   */
+  programPending?: true;
   /** What the sandbox said runs it (unverified), where it said. */
   claim?: string | null;
   remote: string;
@@ -72,6 +77,7 @@ export function cleanAuditRecord(r: AuditRecord): AuditRecord {
     id: text(r.id),
     client: text(r.client),
     ...(r.program ? { program: text(r.program) } : {}),
+    ...(r.programPending === true && !r.program ? { programPending: true as const } : {}),
     ...(r.claim ? { claim: text(r.claim) } : {}),
     remote: text(r.remote),
     key: textOrNull(r.key),
@@ -137,6 +143,7 @@ export function formatAudit(record: AuditRecord): string {
     r.what ?? '-',
     `${r.ms} ms`,
     ...(r.program ? [`program: ${r.program}`] : []),
+    ...(r.programPending && !r.program ? ['program: not known yet (not waited for)'] : []),
     ...(r.claim ? [`sandbox says: ${r.claim}`] : []),
   ].join('  ');
 }

@@ -151,5 +151,10 @@ export function requestNotification(
 ): { title: string; body: string } {
   const s = requestSummary(r);
   const more = waiting > 1 ? ` · ${waiting} waiting` : '';
-  return { title: s.question, body: `Asked by ${s.client} · key ${s.keyName}${more}` };
+  // The program as the host saw it, short: its name and its parent's (`bash ← git`).
+  const p = r.client.program;
+  const program = p
+    ? ` · ${clip([p.name, ...p.parents.slice(0, 1).map((q) => q.name)].join(' ← '), 60)}`
+    : '';
+  return { title: s.question, body: `Asked by ${s.client}${program} · key ${s.keyName}${more}` };
 }

@@ -12,6 +12,7 @@ import { busy, type ByteBudget } from './limits.js';
 import { logs, type Logger } from '../logger.js';
 import { displayText } from '../display-text.js';
 import type { PeerProcess } from '../peer/peer-process.js';
+import { pendingProgram, type PendingProgram } from '../peer/pending-program.js';
 
 export interface RequestContext {
   id: string;
@@ -26,6 +27,8 @@ export interface RequestContext {
   decision?: Decision;
   /** Authenticated and past the rate limit: a refusal of it may be recorded (an allowance). */
   admitted?: boolean;
+  /** The connection's program lookup (same-host /sign): waited for only when a person is asked. */
+  program?: PendingProgram;
 }
 
 export interface SignInput {
@@ -344,8 +347,10 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
           );
         }
         const namespace = single(url.searchParams, 'namespace');
-        // Found while the body arrives; awaited (within its budget) before any decision.
-        const program = opts.peerOf?.(req.socket);
+        // Found while the body arrives (started at accept where the listener allows); only a
+        // request put to a person waits for it (sign-api.ts), others take what is known.
+        const lookup = opts.peerOf?.(req.socket);
+        if (lookup) ctx.program = pendingProgram(lookup);
         // 5. Size from the header, before a byte of the body is read.
         const declared = Number(req.headers['content-length'] ?? NaN);
         if (declared > opts.maxBody) {
@@ -369,7 +374,7 @@ export function createHttpHandler(opts: HttpHandlerOptions) {
         const body = await readBody(req, opts.maxBody, opts.bodyTimeoutMs, charge);
         if (body.length === 0)
           throw new ProxyError(400, 'empty-body', 'nothing to sign: the body is empty');
-        const found = await program;
+        const found = ctx.program?.found;
         if (found) ctx.client = { ...ctx.client, program: found };
         const claim = req.headers[CLAIM_HEADER];
         if (typeof claim === 'string' && claim.trim())

@@ -111,6 +111,11 @@ export class ConnectionPeers {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), this.budgetMs);
     timer.unref();
+    // A connection that ended needs no program any more (a request no person was asked
+    // about did not wait for it): stop, so a burst of one-request connections — the shim
+    // opens one per signature — does not keep walking /proc for nobody.
+    const ended = () => ac.abort();
+    socket.once('close', ended);
     const run = this.slot(ac.signal).then((free) => {
       if (!free) return undefined;
       return finder
@@ -123,6 +128,7 @@ export class ConnectionPeers {
     );
     return Promise.race([run, budget]).finally(() => {
       clearTimeout(timer);
+      socket.off('close', ended);
       ac.abort();
     });
   }
