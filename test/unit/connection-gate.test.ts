@@ -2,11 +2,14 @@
 // first to make room, a token-authenticated connection leaving its source's budget, and
 // the reserve no unauthenticated connection takes.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { ConnectionGate } from '../../src/core/http/connection-gate.js';
 import { silentLogger } from '../../src/core/logger.js';
-import { onCleanup, waitFor } from '../helpers/openssh.js';
+import { onCleanup, tempDir, waitFor } from '../helpers/openssh.js';
 
 async function served(gate: ConnectionGate, source: (n: number) => string) {
   const accepted: Socket[] = [];
@@ -44,6 +47,36 @@ const gate = (o: Partial<ConstructorParameters<typeof ConnectionGate>[0]> = {}) 
   });
 
 describe('connection gate', () => {
+  it('a client that sent at once is not closed as silent because the proxy was busy', async () => {
+    const g = gate({ silentMs: 20 });
+    const sent = join(tempDir('sap-gate-'), 'sent');
+    let kept: Socket | undefined;
+    const server = createServer((s) => {
+      s.resume();
+      if (!g.accept(s, 'busy')) return;
+      kept = s;
+      // The proxy's one thread busy past the silent deadline until the client's bytes wait
+      // unread in the kernel (it says so with a file): the timer comes due before the read.
+      const start = Date.now();
+      while (!existsSync(sent) || Date.now() - start < 40) {
+        if (Date.now() - start > 20_000) break;
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    onCleanup(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    // The client is another process, so it sends while this one is busy.
+    const client = spawn(process.execPath, [
+      '-e',
+      `const c = require('node:net').connect(${port}, '127.0.0.1', () =>
+         c.write('GET / HTTP/1.1\\r\\n', () => require('node:fs').writeFileSync(${JSON.stringify(sent)}, '')));
+       c.on('error', () => {}); setTimeout(() => process.exit(0), 30000);`,
+    ]);
+    onCleanup(() => client.kill());
+    await waitFor(() => kept !== undefined && kept.bytesRead > 0, 10_000, 'the bytes to be read');
+    assert.equal(kept!.destroyed, false, 'kept: it was not silent');
+  });
+
   it("a full source's oldest silent connection makes room; one that sent bytes is kept longer", async () => {
     const g = gate();
     const { accepted, open } = await served(g, () => 'one');

@@ -76,7 +76,13 @@ export class ConnectionGate {
       source,
       timer: setTimeout(() => {
         // Bytes read by the handle count even when the HTTP parser consumes them directly.
-        if (socket.bytesRead === 0) socket.destroy();
+        // After a stall of the event loop, timers run before the reads that were waiting
+        // meanwhile: judge silence only after this turn's reads (setImmediate runs after
+        // them), so a client that sent at once is never closed because the proxy was busy.
+        if (socket.bytesRead === 0)
+          setImmediate(() => {
+            if (socket.bytesRead === 0) socket.destroy();
+          });
       }, this.opts.silentMs),
     };
     t.timer.unref();
