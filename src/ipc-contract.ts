@@ -3,7 +3,7 @@
 // all three. Every payload is plain, already-safe data; the renderer shows it with
 // textContent only.
 
-export type Answer = 'allow-once' | 'allow-for-grant' | 'deny';
+export type Answer = 'allow-once' | 'allow-for-grant' | 'allow-program-for-grant' | 'deny';
 export type Policy = 'prompt' | 'allow' | 'deny';
 
 export interface ViewLine {
@@ -33,6 +33,8 @@ export interface PromptView {
   details: ViewLine[];
   /** The grant button's words, its scope stated. */
   grantLabel: string;
+  /** The program-scoped grant button's words, or null when not offered (no executable read). */
+  programGrantLabel: string | null;
   receivedAt: number;
   deadline: number;
   /** The other requests pending in the same group (same client, key, namespace), oldest first. */
@@ -67,6 +69,8 @@ export interface GrantView {
   expiresAt: number;
   uses: number;
   maxUses: number | null;
+  /** A program-scoped grant's program, `git (/usr/bin/git)`; absent for a client-wide one. */
+  program?: string;
 }
 
 export interface StatusView {
