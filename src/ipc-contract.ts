@@ -59,6 +59,10 @@ export interface ActivityRecordView {
   status: number;
   /** request (a decision), or an event: grant, token, refusals, audit. */
   kind: 'request' | 'grant' | 'token' | 'refusals' | 'audit';
+  /** The program as the host saw it (`git (pid 1234) ← bash; exe /usr/bin/git`), or null. */
+  program: string | null;
+  /** What the sandbox said runs it (`git commit -S`): its own claim, unverified; or null. */
+  claim: string | null;
 }
 
 export interface GrantView {

@@ -67,6 +67,8 @@ export function activityRecordView(r: AuditRecord): ActivityRecordView {
     outcome: r.outcome,
     status: r.status,
     kind: r.kind ?? 'request',
+    program: r.program ?? (r.programPending ? 'not known yet (not waited for)' : null),
+    claim: r.claim ?? null,
   };
 }
 
