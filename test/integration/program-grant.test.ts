@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApprovalBroker, type KeyInfo } from '../../src/core/approval/approval-broker.js';
 import { grantGivenRecord } from '../../src/core/approval/audit-events.js';
+import { cleanAuditRecord, formatAudit, type AuditRecord } from '../../src/core/approval/audit.js';
 import { anonymousClient, type ClientInfo } from '../../src/core/approval/client.js';
 import { describe as describeBytes } from '../../src/core/approval/describe.js';
 import type { Grant } from '../../src/core/approval/grants.js';
@@ -166,6 +167,10 @@ describe('program-scoped grants (real processes)', { skip: !linux && 'Linux /pro
       rec.what!,
       /"allow curl for 10 minutes": local 127\.0\.0\.1 running curl \(\/usr\/bin\/curl\) only with key/,
     );
+    // As `ssh-agent-proxy audit` shows it, after a round trip through the file's cleaning.
+    const shown = formatAudit(cleanAuditRecord(JSON.parse(JSON.stringify(rec)) as AuditRecord));
+    assert.match(shown, /grant-given/);
+    assert.match(shown, /running curl \(\/usr\/bin\/curl\) only with key/);
     const line = formatGrant(summarizeGrant(b.grants()[0]!), Date.now());
     assert.match(line, /local 127\.0\.0\.1 running curl \(\/usr\/bin\/curl\) only · ED25519/);
   });
