@@ -3,7 +3,7 @@
 // all three. Every payload is plain, already-safe data; the renderer shows it with
 // textContent only.
 
-export type Answer = 'allow-once' | 'allow-for-grant' | 'deny';
+export type Answer = 'allow-once' | 'allow-for-grant' | 'allow-program-for-grant' | 'deny';
 export type Policy = 'prompt' | 'allow' | 'deny';
 
 export interface ViewLine {
@@ -33,6 +33,8 @@ export interface PromptView {
   details: ViewLine[];
   /** The grant button's words, its scope stated. */
   grantLabel: string;
+  /** The program-scoped grant button's words, or null when not offered (no executable read). */
+  programGrantLabel: string | null;
   receivedAt: number;
   deadline: number;
   /** The other requests pending in the same group (same client, key, namespace), oldest first. */
@@ -57,6 +59,10 @@ export interface ActivityRecordView {
   status: number;
   /** request (a decision), or an event: grant, token, refusals, audit. */
   kind: 'request' | 'grant' | 'token' | 'refusals' | 'audit';
+  /** The program as the host saw it (`git (pid 1234) ← bash; exe /usr/bin/git`), or null. */
+  program: string | null;
+  /** What the sandbox said runs it (`git commit -S`): its own claim, unverified; or null. */
+  claim: string | null;
 }
 
 export interface GrantView {
@@ -67,6 +73,8 @@ export interface GrantView {
   expiresAt: number;
   uses: number;
   maxUses: number | null;
+  /** A program-scoped grant's program, `git (/usr/bin/git)`; absent for a client-wide one. */
+  program?: string;
 }
 
 export interface StatusView {

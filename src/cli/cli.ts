@@ -203,7 +203,7 @@ async function consoleCommand(config: Config, configSetting: string): Promise<nu
     // However the process ends, give the terminal back without bracketed paste.
     process.once('exit', () => screen.setMode(BRACKETED_PASTE_OFF));
     log.info(
-      'approval: requests are shown here; answer y (once), a (grant), n (deny); g lists grants, p pauses and r resumes signing; Ctrl-C stops the proxy',
+      'approval: requests are shown here; answer y (once), a (grant), e (grant for that program only), n (deny); g lists grants, p pauses and r resumes signing; Ctrl-C stops the proxy',
     );
   } else if (config.approval === 'allow') {
     log.warn(

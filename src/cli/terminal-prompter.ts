@@ -5,7 +5,8 @@
 // withdrawn by a client that hung up, revoked — its outcome is written under its summary
 // above the prompt, before the next prompt is drawn.
 //
-// Keys: y allow once, n deny, a allow + grant (covers the listed requests too), and with a
+// Keys: y allow once, n deny, a allow + grant (covers the listed requests too), e allow +
+// a grant for this program's executable only (offered only when the host read it), and with a
 // group listed Y allow all listed once, N deny all listed. A group answer names exactly the
 // request ids on screen. Keys are ignored (and the prompt says so) for a moment after a
 // prompt appears and after each answer, so typing meant for something else cannot approve;
@@ -37,6 +38,7 @@ import {
   type Prompter,
 } from '../core/approval/approval-broker.js';
 import { grantScope, headline, promptTitle, requestLines } from '../core/approval/request-view.js';
+import { programScope, programScopeText } from '../core/approval/program-scope.js';
 import {
   applyControl,
   formatGrant,
@@ -82,12 +84,13 @@ const MAX_PANEL = 9;
 const IGNORED = '(key ignored — wait a moment)';
 const PASTE_IGNORED = '(pasted text ignored — keys count one at a time)';
 
-type Action = 'once' | 'grant' | 'deny' | 'all-once' | 'all-deny';
+type Action = 'once' | 'grant' | 'program-grant' | 'deny' | 'all-once' | 'all-deny';
 const KEYS: Record<string, Action> = {
   y: 'once',
   n: 'deny',
   a: 'grant',
   A: 'grant',
+  e: 'program-grant',
   Y: 'all-once',
   N: 'all-deny',
 };
@@ -291,6 +294,11 @@ export class TerminalPrompter implements Prompter {
     lines.push(
       `  [y] allow once   [a] allow for ${this.minutes()} min (${grantScope(r.description)})   [n] deny`,
     );
+    const scope = programScope(r.client.program);
+    if (scope)
+      lines.push(
+        `  [e] allow ${programScopeText(scope)} only, with this key for ${this.minutes()} min`,
+      );
     if (subjects.length > 0) {
       const n = this.listed.length;
       lines.push(`  [Y] allow these ${n} once   [N] deny these ${n}   ([a] allows these ${n} too)`);
@@ -428,8 +436,15 @@ export class TerminalPrompter implements Prompter {
     const r = this.current;
     if (!r) return; // typed with no prompt on screen
     const now = this.clock.now();
-    const group = action === 'grant' || action === 'all-once' || action === 'all-deny';
+    const group =
+      action === 'grant' ||
+      action === 'program-grant' ||
+      action === 'all-once' ||
+      action === 'all-deny';
     if ((action === 'all-once' || action === 'all-deny') && this.listed.length < 2) return;
+    // Not offered (no executable the host read): the key means nothing here.
+    const scope = programScope(r.client.program);
+    if (action === 'program-grant' && !scope) return;
     if (now < this.armedAt || (group && now < this.groupArmedAt)) {
       this.ignoredNote = IGNORED;
       this.ignoredNoteUntil = now + IGNORED_NOTE_MS;
@@ -440,19 +455,25 @@ export class TerminalPrompter implements Prompter {
     const answer: Answer =
       action === 'grant'
         ? 'allow-for-grant'
-        : action === 'once' || action === 'all-once'
-          ? 'allow-once'
-          : 'deny';
+        : action === 'program-grant'
+          ? 'allow-program-for-grant'
+          : action === 'once' || action === 'all-once'
+            ? 'allow-once'
+            : 'deny';
     const label =
       answer === 'deny'
         ? 'denied'
         : answer === 'allow-once'
           ? 'allowed once'
-          : `allowed, and granted for ${this.minutes()} min (${grantScope(r.description)})`;
+          : answer === 'allow-program-for-grant' && scope
+            ? `allowed, and granted for ${this.minutes()} min to ${programScopeText(scope)} only (${grantScope(r.description)})`
+            : `allowed, and granted for ${this.minutes()} min (${grantScope(r.description)})`;
     this.answering = new Map(
       ids.map((id) => [
         id,
-        answer === 'allow-for-grant' && id !== r.id ? 'allowed (with that grant)' : label,
+        (answer === 'allow-for-grant' || answer === 'allow-program-for-grant') && id !== r.id
+          ? 'allowed (with that grant)'
+          : label,
       ]),
     );
     this.armedAt = now + ARM_DELAY_MS;

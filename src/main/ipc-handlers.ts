@@ -121,7 +121,11 @@ export function createHandlers(d: HandlerDeps): Handlers {
     'approval:queue': (p) => (none(p, 'approval:queue'), queueView(proxy.broker)),
     'approval:answer': (p) => {
       const a = obj(p, 'approval:answer');
-      const answer = oneOf(a.answer, ['allow-once', 'allow-for-grant', 'deny'] as const, 'answer');
+      const answer = oneOf(
+        a.answer,
+        ['allow-once', 'allow-for-grant', 'allow-program-for-grant', 'deny'] as const,
+        'answer',
+      );
       const t = obj(a.target, 'target');
       const keys = Object.keys(t);
       if (keys.length !== 1) throw new IpcPayloadError('target: expected { id } or { ids }');

@@ -5,8 +5,9 @@ import type { AuditRecord } from '../core/approval/audit.js';
 import { clientText, decisionText } from '../core/approval/audit-events.js';
 import type { Config } from '../core/config/config.js';
 import { formatHostPort } from '../core/host-port.js';
+import { programScopeText } from '../core/approval/program-scope.js';
 import { headline } from '../core/approval/request-view.js';
-import { grantLabel, requestSummary } from '../core/approval/request-summary.js';
+import { grantLabel, programGrantLabel, requestSummary } from '../core/approval/request-summary.js';
 import { tokenState, type TokenRecord } from '../core/approval/token-store.js';
 import type {
   ActivityRecordView,
@@ -35,6 +36,7 @@ export function promptView(
     keyType: s.keyType,
     details: s.details,
     grantLabel: grantLabel(r, grantMinutes),
+    programGrantLabel: programGrantLabel(r, grantMinutes),
     receivedAt: r.receivedAt,
     deadline: r.deadline,
     groupOthers: queue
@@ -65,6 +67,8 @@ export function activityRecordView(r: AuditRecord): ActivityRecordView {
     outcome: r.outcome,
     status: r.status,
     kind: r.kind ?? 'request',
+    program: r.program ?? (r.programPending ? 'not known yet (not waited for)' : null),
+    claim: r.claim ?? null,
   };
 }
 
@@ -77,6 +81,7 @@ export function grantView(g: Grant): GrantView {
     expiresAt: g.expiresAt,
     uses: g.uses,
     maxUses: g.maxUses,
+    ...(g.program ? { program: programScopeText(g.program) } : {}),
   };
 }
 

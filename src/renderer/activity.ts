@@ -100,7 +100,7 @@ function renderActivity(v: ActivityView): void {
           () => void api.invoke('grants:revoke', { id: g.id }).then(refreshActivity),
         );
         return el('tr', {}, [
-          el('td', { text: g.client }),
+          el('td', { text: g.program ? `${g.client}, running ${g.program} only` : g.client }),
           el('td', { text: g.key, className: 'mono key', title: g.key }),
           el('td', { text: g.namespace }),
           el('td', { text: time(g.expiresAt) }),
@@ -119,7 +119,19 @@ function renderActivity(v: ActivityView): void {
         // An event (a grant given, a token's life, refusal counts) is no failed request.
         el('tr', { className: r.status === 200 || r.kind !== 'request' ? '' : 'failed' }, [
           el('td', { text: time(r.time) }),
-          el('td', { text: r.client }),
+          el('td', {}, [
+            el('div', { text: r.client }),
+            // What the host saw, then — kept apart and marked — what the sandbox says.
+            ...(r.program ? [el('div', { text: r.program, className: 'program muted' })] : []),
+            ...(r.claim
+              ? [
+                  el('div', {
+                    text: `sandbox says: ${r.claim} (its own claim, unverified)`,
+                    className: 'claim muted',
+                  }),
+                ]
+              : []),
+          ]),
           el('td', { text: r.what }),
           el('td', { text: r.key, className: 'mono key', title: r.key }),
           el('td', { text: r.decision }),

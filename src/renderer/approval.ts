@@ -22,8 +22,8 @@ let armTimer: number | undefined;
 let armed = false;
 
 const buttons = () =>
-  ['deny', 'allow-once', 'allow-grant', 'deny-group', 'allow-group'].map((id) =>
-    byId<HTMLButtonElement>(id),
+  ['deny', 'allow-once', 'allow-grant', 'allow-program-grant', 'deny-group', 'allow-group'].map(
+    (id) => byId<HTMLButtonElement>(id),
   );
 
 function setArmed(on: boolean): void {
@@ -127,6 +127,9 @@ function renderView(): void {
   byId('key-type').textContent = p.keyName === p.keyType ? '' : p.keyType;
   byId('details').replaceChildren(...p.details.flatMap(detailNodes));
   byId('allow-grant').textContent = p.grantLabel;
+  // Offered only when the host read the program's executable: the grant is scoped to it.
+  byId('allow-program-grant').hidden = p.programGrantLabel === null;
+  byId('allow-program-grant').textContent = p.programGrantLabel ?? '';
   const others = p.groupOthers;
   byId('group').hidden = others.length === 0;
   if (others.length) {
@@ -156,7 +159,8 @@ function answer(a: Answer, withListed = false): void {
   const p = current();
   if (!p || !armed) return;
   setArmed(false); // until the next request is shown and armed
-  const ids = withListed || a === 'allow-for-grant' ? [p.id, ...listedIds] : [p.id];
+  const grant = a === 'allow-for-grant' || a === 'allow-program-for-grant';
+  const ids = withListed || grant ? [p.id, ...listedIds] : [p.id];
   void api.invoke('approval:answer', { target: { ids }, answer: a });
 }
 
@@ -169,6 +173,9 @@ function onQueue(q: QueueView): void {
 byId('deny').addEventListener('click', () => answer('deny'));
 byId('allow-once').addEventListener('click', () => answer('allow-once'));
 byId('allow-grant').addEventListener('click', () => answer('allow-for-grant'));
+byId('allow-program-grant').addEventListener('click', () => {
+  if (current()?.programGrantLabel) answer('allow-program-for-grant');
+});
 byId('deny-group').addEventListener('click', () => answer('deny', true));
 byId('allow-group').addEventListener('click', () => answer('allow-once', true));
 

@@ -79,6 +79,51 @@ describe('activity and settings window', () => {
     assert.equal(tp.proxy.broker.paused, false);
   });
 
+  it('names the program the host saw, and the sandbox’s own claim marked as such', async () => {
+    // An earlier run's record, as the audit file holds it (the program found then).
+    const earlier = {
+      time: new Date(Date.now() - 60_000).toISOString(),
+      id: 'rec-1',
+      client: 'local 127.0.0.1',
+      program: 'git (pid 4242) ← bash ← kitty; exe /usr/bin/git; started 123',
+      claim: null,
+      remote: '127.0.0.1',
+      key: key.fingerprint,
+      namespace: 'git',
+      what: 'git commit "Earlier"',
+      decision: 'allowed' as const,
+      decidedBy: 'person',
+      status: 200,
+      outcome: 'ok',
+      ms: 5,
+    };
+    const tp = await startTestProxy(
+      { SSH_AGENT_PROXY_UPSTREAM: agent.sock, SSH_AGENT_PROXY_PROGRAM_LOOKUP: 'false' },
+      undefined,
+      { history: [earlier] },
+    );
+    const { page } = await openWindow(tp.proxy, 'activity.html');
+    const signed = await http(`${tp.url}/sign`, {
+      method: 'POST',
+      headers: { 'X-SSH-Agent-Proxy-Caller': 'git commit -S' },
+      body: commit('Claimed'),
+    });
+    assert.equal(signed.status, 200);
+    await page.locator('#records tbody tr').nth(1).waitFor();
+    const rows = page.locator('#records tbody tr');
+    // Newest first: the claimed request, then the earlier one with its program.
+    assert.equal(
+      await rows.nth(0).locator('.claim').textContent(),
+      'sandbox says: git commit -S (its own claim, unverified)',
+    );
+    assert.equal(await rows.nth(0).locator('.program').count(), 0, 'no program was seen');
+    assert.equal(
+      await rows.nth(1).locator('.program').textContent(),
+      'git (pid 4242) ← bash ← kitty; exe /usr/bin/git; started 123',
+    );
+    assert.equal(await rows.nth(1).locator('.claim').count(), 0);
+  });
+
   it('says when the audit log cannot be written (nothing is signed), and when it can again', async () => {
     const cfg = tempDir('sap-cfg-');
     const tp = await startTestProxy(

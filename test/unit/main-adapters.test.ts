@@ -90,6 +90,7 @@ describe('tray menu model', () => {
       keyType: 'ED25519',
       details: [],
       grantLabel: 'Allow box1 with this key for 10 minutes',
+      programGrantLabel: null,
       receivedAt: 0,
       deadline: 0,
       groupOthers: [],

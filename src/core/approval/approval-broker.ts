@@ -11,11 +11,13 @@ import { programKind } from '../peer/peer-process.js';
 import { realClock, type Clock } from '../clock.js';
 import { ProxyError } from '../errors.js';
 import { allowsUnattended } from './unattended-allow.js';
+import { inProgramScope, programScope } from './program-scope.js';
 
 export { realClock, type Clock } from '../clock.js';
 
 export type Policy = 'prompt' | 'allow' | 'deny';
-export type Answer = 'allow-once' | 'allow-for-grant' | 'deny';
+/** allow-program-for-grant: a grant scoped to the asking program's executable (program-scope.ts). */
+export type Answer = 'allow-once' | 'allow-for-grant' | 'allow-program-for-grant' | 'deny';
 export type DecidedBy =
   | 'person'
   | 'grant'
@@ -360,6 +362,8 @@ export class ApprovalBroker {
    * "Allow for N minutes" creates a grant from the first request (so it covers later
    * requests of that client, key and namespace) and allows the listed ones — a request
    * that joined the group after the person looked stays pending for them to see.
+   * "Allow <program> for N minutes" does the same with a grant scoped to the first
+   * request's executable; it returns false (and answers nothing) when that has none.
    */
   answer(target: { id: string } | { ids: readonly string[] }, answer: Answer): boolean {
     const ids = 'id' in target ? [target.id] : target.ids;
@@ -378,10 +382,15 @@ export class ApprovalBroker {
       for (const r of targets) this.settle(r.id, { allowed: true, by: 'person' }, false);
     } else {
       const first = targets[0]!;
-      const g = this.grantBook.add(first.client, first.key, first.namespace);
+      // A program-scoped grant needs a program the host saw, with its executable; a view
+      // offers it only then, and an answer that asks for one anyway changes nothing.
+      const scope =
+        answer === 'allow-program-for-grant' ? programScope(first.client.program) : undefined;
+      if (answer === 'allow-program-for-grant' && !scope) return false;
+      const g = this.grantBook.add(first.client, first.key, first.namespace, scope);
       this.opts.onGrantGiven?.({ ...g });
       for (const r of targets) {
-        if (r.group !== first.group) {
+        if (r.group !== first.group || (scope && !inProgramScope(scope, r.client.program))) {
           this.settle(r.id, { allowed: true, by: 'person' }, false);
           continue;
         }

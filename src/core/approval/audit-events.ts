@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Decision, DecidedBy, Grant } from './approval-broker.js';
 import type { AuditRecord } from './audit.js';
 import { tokenId, type TokenRecord } from './token-store.js';
+import { programScopeText } from './program-scope.js';
 
 /** The fields of a request's record that say who decided, and how. */
 export function decisionFields(
@@ -84,7 +85,8 @@ export function grantGivenRecord(g: Grant): AuditRecord {
     decidedBy: 'person',
     answer: 'allow-for-grant',
     grant: g.id,
-    what: `grant ${shortId(g.id)} given by the answer "allow for ${minutes} minutes": ${g.client.name} with key ${g.keyLabel} ${g.fingerprint} in "${g.namespace}", until ${new Date(g.expiresAt).toISOString()}, ${uses}`,
+    ...(g.program ? { program: programScopeText(g.program) } : {}),
+    what: `grant ${shortId(g.id)} given by the answer "allow${g.program ? ` ${g.program.name}` : ''} for ${minutes} minutes": ${g.client.name}${g.program ? ` running ${programScopeText(g.program)} only` : ''} with key ${g.keyLabel} ${g.fingerprint} in "${g.namespace}", until ${new Date(g.expiresAt).toISOString()}, ${uses}`,
   });
 }
 

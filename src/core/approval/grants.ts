@@ -1,9 +1,12 @@
 // Grants: "allow this client with this key in this namespace for N minutes", optionally
 // for at most M signatures. Kept in memory only, so they end when the proxy stops. A
 // grant belongs to the client's stable id: a new token reusing a name gets none of it.
+// A grant may also name the program (program-scope.ts): then it covers only requests of
+// that client from that executable — a narrower grant, never a wider one.
 import { randomUUID } from 'node:crypto';
 import type { KeyInfo } from './approval-broker.js';
 import type { ClientInfo } from './client.js';
+import { inProgramScope, type ProgramScope } from './program-scope.js';
 
 export interface Grant {
   id: string;
@@ -16,6 +19,8 @@ export interface Grant {
   /** null = unlimited */
   maxUses: number | null;
   uses: number;
+  /** Present on a program-scoped grant: only that executable's requests are covered. */
+  program?: ProgramScope;
 }
 
 export class GrantBook {
@@ -40,11 +45,14 @@ export class GrantBook {
   find(client: ClientInfo, fingerprint: string, namespace: string): Grant | undefined {
     return this.all().find(
       (g) =>
-        g.client.id === client.id && g.fingerprint === fingerprint && g.namespace === namespace,
+        g.client.id === client.id &&
+        g.fingerprint === fingerprint &&
+        g.namespace === namespace &&
+        (!g.program || inProgramScope(g.program, client.program)),
     );
   }
 
-  add(client: ClientInfo, key: KeyInfo, namespace: string): Grant {
+  add(client: ClientInfo, key: KeyInfo, namespace: string, program?: ProgramScope): Grant {
     const now = this.now();
     const { ms, maxUses } = this.terms();
     const g: Grant = {
@@ -57,6 +65,7 @@ export class GrantBook {
       expiresAt: now + ms,
       maxUses: maxUses > 0 ? maxUses : null,
       uses: 0,
+      ...(program ? { program } : {}),
     };
     this.byId.set(g.id, g);
     return g;

@@ -3,6 +3,7 @@
 // "Sign data …?") that says what happens, who asks and with which key — the three facts a
 // person decides on — and the rest (tree, parents, namespace, fingerprints) as secondary lines. Decided
 // here, in core, so the window, the notification and their tests share one wording.
+import { programScope, programScopeText } from './program-scope.js';
 import type { PendingRequest } from './approval-broker.js';
 import type { Description, SshLoginDescription } from './describe.js';
 import { detailLines } from './request-view.js';
@@ -142,6 +143,23 @@ export function grantLabel(r: PendingRequest, minutes: number): string {
         ? ''
         : ` to sign "${clip(r.namespace, 40)}" data`;
   return `Allow ${who}${what} with this key for ${minutes} minutes`;
+}
+
+/**
+ * The program-scoped grant's words, its scope stated: "Allow git (/usr/bin/git) with this
+ * key for 10 minutes"; null when the host read no executable for the program (not offered).
+ */
+export function programGrantLabel(r: PendingRequest, minutes: number): string | null {
+  const scope = programScope(r.client.program);
+  if (!scope) return null;
+  const d = r.description;
+  const what =
+    d.kind === 'ssh-auth'
+      ? ` to log in to ${loginDestination(d)}`
+      : r.namespace === 'git'
+        ? ''
+        : ` to sign "${clip(r.namespace, 40)}" data`;
+  return `Allow ${clip(programScopeText(scope), 120)}${what} with this key for ${minutes} minutes`;
 }
 
 /** A notification for a request that arrived while the window was not on screen. */

@@ -4,6 +4,7 @@
 // resume signing. It never approves anything: every op here takes permission away, or
 // restores the state where each request is asked about again (resume).
 import type { ApprovalBroker, Grant } from '../approval/approval-broker.js';
+import { programScopeText } from '../approval/program-scope.js';
 import { cleanLogger, type Logger } from '../logger.js';
 
 export type ControlRequest =
@@ -24,6 +25,8 @@ export interface GrantSummary {
   expiresAt: string;
   uses: number;
   maxUses: number | null;
+  /** A program-scoped grant's program: `git (/usr/bin/git)`; absent for a client-wide one. */
+  program?: string;
 }
 
 export interface ControlStatus {
@@ -61,6 +64,7 @@ export function summarizeGrant(g: Grant): GrantSummary {
     expiresAt: new Date(g.expiresAt).toISOString(),
     uses: g.uses,
     maxUses: g.maxUses,
+    ...(g.program ? { program: programScopeText(g.program) } : {}),
   };
 }
 
@@ -68,7 +72,8 @@ export function summarizeGrant(g: Grant): GrantSummary {
 export function formatGrant(s: GrantSummary, now: number): string {
   const left = Math.max(0, Math.ceil((Date.parse(s.expiresAt) - now) / 60_000));
   const uses = s.maxUses === null ? `${s.uses} used` : `${s.uses} of ${s.maxUses} used`;
-  return `${s.short}  ${s.client} · ${s.key} ${s.fingerprint} · ${s.namespace} · ${left} min left · ${uses}`;
+  const who = s.program ? `${s.client} running ${s.program} only` : s.client;
+  return `${s.short}  ${who} · ${s.key} ${s.fingerprint} · ${s.namespace} · ${left} min left · ${uses}`;
 }
 
 export function statusOf(broker: ApprovalBroker): ControlStatus {
