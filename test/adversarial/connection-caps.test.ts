@@ -4,7 +4,6 @@
 // `prlimit --nofile`, where running out of descriptors is the attack. Real ssh-agent,
 // real ssh-add; every socket opened is destroyed by the test.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { before, describe, it } from 'node:test';
 import { agentWithKey, createToken } from '../helpers/fixtures.js';
 import { onCleanup, run, tempDir, waitFor } from '../helpers/openssh.js';
 import { needsLinux } from '../helpers/platform.js';
-import { CLI, http, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
+import { http, spawnConsole, type ConsoleProxy } from '../helpers/proxy.js';
 
 let agentSock: string;
 
@@ -23,46 +22,8 @@ before(async () => {
 });
 
 /** The console proxy under `prlimit --nofile=N:N`, resolved once it listens. */
-async function spawnLimited(nofile: number, env: Record<string, string>): Promise<ConsoleProxy> {
-  const child = spawn(
-    'prlimit',
-    [`--nofile=${nofile}:${nofile}`, process.execPath, CLI, '--console'],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
-        SSH_AGENT_PROXY_APPROVAL: 'allow',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  child.stdout!.resume();
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  onCleanup(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  await waitFor(
-    () => /listening on (http:\/\/\S+)/.test(err) || child.exitCode !== null,
-    10_000,
-    'the limited proxy to listen',
-  );
-  const m = /listening on (http:\/\/\S+)/.exec(err);
-  if (!m) throw new Error(`limited proxy did not start: ${err}`);
-  return {
-    child,
-    url: m[1]!,
-    stderr: () => err,
-    stop: async (signal = 'SIGTERM') => {
-      child.kill(signal);
-      return exited;
-    },
-  };
-}
+const spawnLimited = (nofile: number, env: Record<string, string>): Promise<ConsoleProxy> =>
+  spawnConsole(env, [], ['prlimit', `--nofile=${nofile}:${nofile}`]);
 
 /** `n` connections that send nothing; resolved once each connected, failed or closed. */
 async function silent(

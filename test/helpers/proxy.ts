@@ -115,19 +115,26 @@ export interface ConsoleProxy {
 export async function spawnConsole(
   env: Record<string, string>,
   args: string[] = [],
+  /** A command the proxy runs under, e.g. `['prlimit', '--nofile=256:256']`. */
+  under: string[] = [],
 ): Promise<ConsoleProxy> {
-  const child = spawn(process.execPath, [CLI, '--console', ...args], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      ...windowsSystemEnv(),
-      SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
-      SSH_AGENT_PROXY_APPROVAL: 'allow',
-      ...ANY_LOCAL_PROCESS,
-      ...env,
+  const argv = [process.execPath, CLI, '--console', ...args];
+  const child = spawn(
+    under[0] ?? argv[0]!,
+    [...under.slice(1), ...argv.slice(under.length ? 0 : 1)],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        ...windowsSystemEnv(),
+        SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
+        SSH_AGENT_PROXY_APPROVAL: 'allow',
+        ...ANY_LOCAL_PROCESS,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   child.stdout!.resume();
