@@ -1,5 +1,5 @@
 // The program that asks, end to end with real processes: a renamed copy of curl POSTing
-// /sign on loopback, ssh-add signing through the host-local agent socket. Each is named in
+// /sign on loopback, ssh-add and an ssh login through the host-local agent socket. Each is named in
 // the prompt (with its pid and parents) and in the audit record of the decision.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,11 +10,20 @@ import type { PendingRequest } from '../../src/core/approval/approval-broker.js'
 import { formatAudit } from '../../src/core/approval/audit.js';
 import { requestLines } from '../../src/core/approval/request-view.js';
 import { describePeer, peerRecord } from '../../src/core/peer/peer-process.js';
-import { makeKey, run, startAgent, tempDir, type Agent, type TestKey } from '../helpers/openssh.js';
+import {
+  makeKey,
+  onCleanup,
+  run,
+  startAgent,
+  tempDir,
+  type Agent,
+  type TestKey,
+} from '../helpers/openssh.js';
 import { SHIM, type TestProxy } from '../helpers/proxy.js';
 import { answerEach, startAuditedProxy } from '../helpers/audited-proxy.js';
 import { UNSAFE_FOR_DISPLAY } from '../../src/core/display-text.js';
 import { sshSigningConfig } from '../helpers/git-signing.js';
+import { sshArgs, startSshd } from '../helpers/sshd.js';
 
 const linux = process.platform === 'linux';
 let dir: string;
@@ -38,6 +47,10 @@ const proxyWith = (env: Record<string, string>) =>
 
 /** Allow each request put to a person, once; the requests seen. */
 const allowEach = (p: TestProxy) => answerEach(p, 'allow-once');
+
+function onCleanupKill(child: ChildProcess): void {
+  onCleanup(() => void (child.exitCode === null && child.kill('SIGKILL')));
+}
 
 function exit(child: ChildProcess): Promise<number | null> {
   return new Promise((r) =>
@@ -131,6 +144,27 @@ describe('the program in the prompt and the audit (Linux)', { skip: !linux && 'L
     const rec = p.audit.find((a) => a.client === 'local socket');
     assert.ok(rec, 'the decision is recorded');
     assert.equal(rec.program, peerRecord(program!));
+  });
+
+  it('an ssh login through the host-local agent socket names ssh, its pid and parents', async () => {
+    const sshd = await startSshd(dir, [key.line], 'sshd-peer');
+    const knownHosts = join(dir, 'known_hosts_peer');
+    writeFileSync(knownHosts, `${sshd.knownHostsLine}\n`);
+    const path = join(dir, 'local-agent-ssh', 'agent.sock');
+    const p = await proxyWith({ SSH_AGENT_PROXY_AGENT_SOCKET: path });
+    const seen = allowEach(p);
+    const ssh = spawn('ssh', [...sshArgs(sshd, knownHosts, path), 'true'], { stdio: 'ignore' });
+    onCleanupKill(ssh);
+    assert.equal(await exit(ssh), 0, `the login succeeded: ${sshd.log()}`);
+    const login = seen.find((r) => r.client.program?.name === 'ssh');
+    assert.ok(login, `ssh was named: ${seen.map((r) => r.client.program?.name).join(', ')}`);
+    assert.equal(login.client.program!.pid, ssh.pid);
+    assert.equal(login.client.program!.parents[0]?.pid, process.pid);
+    assert.match(programLine(login)?.value ?? '', new RegExp(`^ssh \\(pid ${ssh.pid}\\)`));
+    const rec = p.audit.find((a) => a.client === 'local socket' && a.program !== null);
+    assert.ok(rec, 'the login is recorded');
+    assert.equal(rec.program, peerRecord(login.client.program!));
+    sshd.stop();
   });
 
   it('SSH_AGENT_PROXY_PROGRAM_LOOKUP=false: no lookup, no Program line, none recorded', async () => {
