@@ -153,13 +153,19 @@ describe('floods and stalls', () => {
     // Eight tokens, 125 requests each, every one asking `Expect: 100-continue`: the proxy
     // says "100 Continue" only to a request it admits (guards passed, bytes reserved), so
     // each socket tells whether it was admitted or refused without any timing.
-    const socks = await Promise.all(Array.from({ length: 1000 }, () => open(heldPort)));
-    socks.forEach((s, i) =>
-      s.write(
-        `POST /sign HTTP/1.1\r\nHost: 127.0.0.1:${heldPort}\r\nAuthorization: Bearer ${floodTokens[i % 8]}\r\nExpect: 100-continue\r\nContent-Length: ${16 << 20}\r\n\r\n`,
-      ),
+    // Each sends its request as soon as it is connected: a connection left silent while the
+    // other 999 open (seconds, on a busy machine) is closed by the silent-connection deadline.
+    const opened = await Promise.all(
+      Array.from({ length: 1000 }, async (_, i) => {
+        const s = await open(heldPort);
+        s.write(
+          `POST /sign HTTP/1.1\r\nHost: 127.0.0.1:${heldPort}\r\nAuthorization: Bearer ${floodTokens[i % 8]}\r\nExpect: 100-continue\r\nContent-Length: ${16 << 20}\r\n\r\n`,
+        );
+        return { s, answer: firstAnswer(s) };
+      }),
     );
-    const ends = await Promise.all(socks.map((s) => firstAnswer(s)));
+    const socks = opened.map((o) => o.s);
+    const ends = await Promise.all(opened.map((o) => o.answer));
     const admitted = ends.filter((e) => /^HTTP\/1\.1 100 /.test(e)).length;
     const globalBusy = ends.filter((e) =>
       /^HTTP\/1\.1 429 [\s\S]*busy: too much request data is in flight/.test(e),

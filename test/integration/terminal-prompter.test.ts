@@ -39,7 +39,7 @@ describe('terminal prompter in a real pty', { skip: needsTmux }, () => {
     const t = await openTerminal();
     assert.match(
       await t.screen(),
-      /approval: requests are shown here; answer y \(once\), a \(grant\), n \(deny\)/,
+      /approval: requests are shown here; answer y \(once\), a \(grant\), e \(grant for that program only\), n \(deny\)/,
     );
     await t.keys('y', 'y', 'y'); // before any prompt exists: must not approve what comes next
     const first = sign(t.url, COMMIT('Fix login race'));
