@@ -359,6 +359,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
           { 'Retry-After': '5' },
         )
       : null;
+  const stillLive = (client: ClientInfo): boolean => {
+    try {
+      stillAuthorized(client);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   // Counted from admission; served once its program is known (or its lookup's budget ran out).
   let shuttingDown = false;
   const serveAgent = (sock: Socket, head: Buffer, client: ClientInfo, unixPath?: string) => {
@@ -372,7 +380,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       sock,
       unixPath,
       (program) => {
-        if (shuttingDown) {
+        if (shuttingDown || !stillLive(client)) {
+          // A token revoked while the lookup ran was not among the connections it closed.
           sock.destroy();
           return release();
         }

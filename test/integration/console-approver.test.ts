@@ -68,7 +68,7 @@ describe('the console as approver (tmux)', { skip: needsTmux }, () => {
     const other = sign(t.url, COMMIT(`It's "quoted"; rm -rf /`));
     await t.until((s) => s.includes(header(1, 2)), 'the second request');
     await waitFor(() => t.bells() === 2, 10_000, 'the second bell');
-    await waitFor(() => t.raw().includes('rm -rf'), 10_000, 'the raw output');
+    await waitFor(() => t.raw().includes('rm -rf'), 30_000, 'the raw output');
     assert.equal(t.raw().split('\x07').length - 1, 2, 'one BEL per request');
     await waitFor(
       () => readFileSync(record, 'utf8').split('---\n').length === 3,
