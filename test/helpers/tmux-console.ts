@@ -55,6 +55,10 @@ export async function openConsoleTerminal(
     SSH_AUTH_SOCK: agentSock,
     SSH_AGENT_PROXY_ADDR: '127.0.0.1:0',
     SSH_AGENT_PROXY_CONFIG_DIR: configDir,
+    // What these screens show must not depend on load: a program lookup past its budget
+    // leaves a request unnamed, and requests of differing programs are not grouped (the
+    // Program line and its grouping have their own tests).
+    SSH_AGENT_PROXY_PROGRAM_LOOKUP: 'false',
     ...env,
   };
   const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;

@@ -32,7 +32,7 @@ const COMMIT = (subject: string) =>
 // past its budget on a busy machine would decide these tests' groups (peer-in-prompt and
 // group-program test the Program line and its groups).
 const openTerminal = (env: Record<string, string> = {}) =>
-  openConsoleTerminal(dir, agent.sock, { SSH_AGENT_PROXY_PROGRAM_LOOKUP: 'false', ...env });
+  openConsoleTerminal(dir, agent.sock, env);
 
 describe('terminal prompter in a real pty', { skip: needsTmux }, () => {
   it('shows who, what and which key; y signs; keys typed before a prompt are dropped; Ctrl-C stops', async () => {
